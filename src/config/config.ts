@@ -1,0 +1,225 @@
+/**
+ * The one typed configuration object, validated once at boot. Nothing else reads process.env.
+ * Sources: SWITCHYARD_* environment variables, plus an optional YAML/JSON file (SWITCHYARD_CONFIG_FILE)
+ * holding the model catalogue and pools. A bad setting stops start-up with a message naming it.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+
+export type RuntimeKind = 'sim' | 'vllm' | 'trtllm';
+
+export interface PoolConfig {
+  name: string;
+  runtime: RuntimeKind;
+  provider: 'local' | 'static';
+  /** Model name the runtime serves (vLLM --served-model-name). */
+  servedModel: string;
+  replicas: number;
+  /** local provider: simulator profile and extra CLI flags. */
+  sim?: { profile: string; args?: string[] };
+  /** static provider: base URLs of already running pods. */
+  endpoints?: string[];
+}
+
+export interface ModelConfig {
+  name: string;
+  kind: 'chat' | 'embedding';
+  aliases: string[];
+  pool: string;
+  contextWindow: number;
+  maxOutputTokens?: number;
+  tokenizer: string;
+  inputPricePerMTok: number;
+  outputPricePerMTok: number;
+  capabilities: Record<string, boolean>;
+  fallbacks: string[];
+  ownedBy: string;
+}
+
+export interface CatalogueConfig {
+  pools: PoolConfig[];
+  models: ModelConfig[];
+}
+
+export interface AppConfig {
+  host: string;
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  databaseUrl: string;
+  redisUrl: string;
+  /** Temporary single key until tenancy lands; compared in constant time. */
+  bootstrapApiKey: string;
+  bodyLimitBytes: number;
+  shutdownGraceMs: number;
+  upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number };
+  catalogue: CatalogueConfig;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+const catalogueSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['pools', 'models'],
+  properties: {
+    pools: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'runtime', 'provider', 'servedModel'],
+        properties: {
+          name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]*$' },
+          runtime: { enum: ['sim', 'vllm', 'trtllm'] },
+          provider: { enum: ['local', 'static'] },
+          servedModel: { type: 'string', minLength: 1 },
+          replicas: { type: 'integer', minimum: 0, maximum: 64, default: 1 },
+          sim: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['profile'],
+            properties: { profile: { type: 'string' }, args: { type: 'array', items: { type: 'string' } } },
+          },
+          endpoints: { type: 'array', items: { type: 'string', pattern: '^https?://' } },
+        },
+      },
+    },
+    models: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'pool', 'contextWindow', 'tokenizer'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          kind: { enum: ['chat', 'embedding'], default: 'chat' },
+          aliases: { type: 'array', items: { type: 'string' }, default: [] },
+          pool: { type: 'string' },
+          contextWindow: { type: 'integer', minimum: 1 },
+          maxOutputTokens: { type: 'integer', minimum: 1 },
+          tokenizer: { type: 'string' },
+          inputPricePerMTok: { type: 'number', minimum: 0, default: 0 },
+          outputPricePerMTok: { type: 'number', minimum: 0, default: 0 },
+          capabilities: { type: 'object', additionalProperties: { type: 'boolean' }, default: {} },
+          fallbacks: { type: 'array', items: { type: 'string' }, default: [] },
+          ownedBy: { type: 'string', default: 'switchyard' },
+        },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ useDefaults: true, allErrors: true });
+const validateCatalogue = ajv.compile<CatalogueConfig>(catalogueSchema);
+
+function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function urlSetting(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const raw = env[name] || fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${raw}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${url.protocol}"`);
+  }
+  return raw;
+}
+
+export function parseCatalogue(raw: unknown, source: string): CatalogueConfig {
+  const value = structuredClone(raw ?? {}) as CatalogueConfig;
+  if (!validateCatalogue(value)) {
+    const first = validateCatalogue.errors![0]!;
+    throw new ConfigError(`${source}: ${first.instancePath || '/'} ${first.message}`);
+  }
+  const pools = new Set<string>();
+  for (const pool of value.pools) {
+    if (pools.has(pool.name)) throw new ConfigError(`${source}: duplicate pool "${pool.name}"`);
+    pools.add(pool.name);
+    if (pool.provider === 'local' && pool.runtime === 'sim' && !pool.sim) {
+      throw new ConfigError(`${source}: pool "${pool.name}" (local sim) needs sim.profile`);
+    }
+    if (pool.provider === 'static' && !pool.endpoints?.length) {
+      throw new ConfigError(`${source}: pool "${pool.name}" (static) needs endpoints`);
+    }
+  }
+  const names = new Set<string>();
+  for (const model of value.models) {
+    if (!pools.has(model.pool)) throw new ConfigError(`${source}: model "${model.name}" names unknown pool "${model.pool}"`);
+    for (const name of [model.name, ...model.aliases]) {
+      if (names.has(name)) throw new ConfigError(`${source}: model name or alias "${name}" is used twice`);
+      names.add(name);
+    }
+  }
+  for (const model of value.models) {
+    for (const fallback of model.fallbacks) {
+      if (!names.has(fallback)) throw new ConfigError(`${source}: model "${model.name}" falls back to unknown model "${fallback}"`);
+    }
+  }
+  return value;
+}
+
+export function loadCatalogueFile(path: string): CatalogueConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`SWITCHYARD_CONFIG_FILE: cannot read "${path}": ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`SWITCHYARD_CONFIG_FILE: "${path}" is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+  return parseCatalogue(raw, path);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Builds the config from env (and the catalogue file it names, unless a catalogue is given). */
+export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig): AppConfig {
+  const logLevel = (env.SWITCHYARD_LOG_LEVEL || 'info') as AppConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`SWITCHYARD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const bootstrapApiKey = env.SWITCHYARD_BOOTSTRAP_API_KEY ?? '';
+  if (bootstrapApiKey.length < 16) {
+    throw new ConfigError('SWITCHYARD_BOOTSTRAP_API_KEY must be set to a secret of at least 16 characters');
+  }
+  const file = env.SWITCHYARD_CONFIG_FILE;
+  if (!catalogue && !file) throw new ConfigError('SWITCHYARD_CONFIG_FILE must name the model catalogue (YAML or JSON)');
+  return {
+    host: env.SWITCHYARD_HOST || '127.0.0.1',
+    port: intSetting(env, 'SWITCHYARD_PORT', 8080, 0, 65535),
+    logLevel,
+    databaseUrl: urlSetting(env, 'SWITCHYARD_DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/switchyard', ['postgresql:', 'postgres:']),
+    redisUrl: urlSetting(env, 'SWITCHYARD_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    bootstrapApiKey,
+    bodyLimitBytes: intSetting(env, 'SWITCHYARD_BODY_LIMIT_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    shutdownGraceMs: intSetting(env, 'SWITCHYARD_SHUTDOWN_GRACE_MS', 30_000, 0, 600_000),
+    upstream: {
+      connectTimeoutMs: intSetting(env, 'SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS', 2_000, 1, 60_000),
+      headersTimeoutMs: intSetting(env, 'SWITCHYARD_UPSTREAM_HEADERS_TIMEOUT_MS', 600_000, 1, 3_600_000),
+      bodyTimeoutMs: intSetting(env, 'SWITCHYARD_UPSTREAM_BODY_TIMEOUT_MS', 120_000, 1, 3_600_000),
+      connectionsPerPod: intSetting(env, 'SWITCHYARD_UPSTREAM_CONNECTIONS_PER_POD', 256, 1, 10_000),
+    },
+    catalogue: catalogue ?? loadCatalogueFile(file!),
+  };
+}
+
+/** Injection token for AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

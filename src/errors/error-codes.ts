@@ -1,0 +1,97 @@
+/**
+ * Every error Switchyard returns has a typed code. The one mapping below turns a code into an HTTP
+ * status and an OpenAI error `type`; adding a code without mapping it fails to compile.
+ */
+export enum ErrorCode {
+  // 400: the request itself is wrong
+  InvalidJson = 'invalid_json',
+  InvalidRequest = 'invalid_request_error',
+  InvalidValue = 'invalid_value',
+  MissingRequiredParameter = 'missing_required_parameter',
+  UnsupportedParameter = 'unsupported_parameter',
+  UnsupportedValue = 'unsupported_value',
+  ContextLengthExceeded = 'context_length_exceeded',
+  // 401 / 403
+  InvalidApiKey = 'invalid_api_key',
+  PermissionDenied = 'permission_denied',
+  // 404
+  ModelNotFound = 'model_not_found',
+  UnknownRoute = 'unknown_url',
+  // 405 / 413 / 415
+  MethodNotAllowed = 'method_not_allowed',
+  PayloadTooLarge = 'request_too_large',
+  UnsupportedMediaType = 'unsupported_media_type',
+  // 429
+  RateLimitExceeded = 'rate_limit_exceeded',
+  InsufficientQuota = 'insufficient_quota',
+  // 5xx: ours or the fleet's
+  NoPodAvailable = 'no_pod_available',
+  UpstreamConnectFailed = 'upstream_connect_failed',
+  UpstreamTimeout = 'upstream_timeout',
+  UpstreamError = 'upstream_error',
+  UpstreamStreamInterrupted = 'upstream_stream_interrupted',
+  ShuttingDown = 'shutting_down',
+  Internal = 'internal_error',
+}
+
+export type OpenAiErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'insufficient_quota'
+  | 'server_error'
+  | 'service_unavailable';
+
+export interface ErrorMapping {
+  status: number;
+  type: OpenAiErrorType;
+}
+
+function assertUnreachable(value: never): never {
+  throw new Error(`unmapped error code: ${String(value)}`);
+}
+
+export function mapErrorCode(code: ErrorCode): ErrorMapping {
+  switch (code) {
+    case ErrorCode.InvalidJson:
+    case ErrorCode.InvalidRequest:
+    case ErrorCode.InvalidValue:
+    case ErrorCode.MissingRequiredParameter:
+    case ErrorCode.UnsupportedParameter:
+    case ErrorCode.UnsupportedValue:
+    case ErrorCode.ContextLengthExceeded:
+      return { status: 400, type: 'invalid_request_error' };
+    case ErrorCode.InvalidApiKey:
+      return { status: 401, type: 'authentication_error' };
+    case ErrorCode.PermissionDenied:
+      return { status: 403, type: 'permission_error' };
+    case ErrorCode.ModelNotFound:
+    case ErrorCode.UnknownRoute:
+      return { status: 404, type: 'invalid_request_error' };
+    case ErrorCode.MethodNotAllowed:
+      return { status: 405, type: 'invalid_request_error' };
+    case ErrorCode.PayloadTooLarge:
+      return { status: 413, type: 'invalid_request_error' };
+    case ErrorCode.UnsupportedMediaType:
+      return { status: 415, type: 'invalid_request_error' };
+    case ErrorCode.RateLimitExceeded:
+      return { status: 429, type: 'rate_limit_error' };
+    case ErrorCode.InsufficientQuota:
+      return { status: 429, type: 'insufficient_quota' };
+    case ErrorCode.NoPodAvailable:
+    case ErrorCode.ShuttingDown:
+      return { status: 503, type: 'service_unavailable' };
+    case ErrorCode.UpstreamConnectFailed:
+    case ErrorCode.UpstreamError:
+    case ErrorCode.UpstreamStreamInterrupted:
+      return { status: 502, type: 'server_error' };
+    case ErrorCode.UpstreamTimeout:
+      return { status: 504, type: 'server_error' };
+    case ErrorCode.Internal:
+      return { status: 500, type: 'server_error' };
+    default:
+      return assertUnreachable(code);
+  }
+}

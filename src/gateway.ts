@@ -1,0 +1,86 @@
+/**
+ * Builds and starts a gateway: Fastify edge (request id, body limit, raw body for /v1), then the
+ * boot sequence — PostgreSQL and Redis reachable, catalogue seeded and loaded, fleet started — then
+ * listen. Used by main.ts and by the end-to-end tests.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/config.js';
+import { CatalogService } from './catalog/catalog.service.js';
+import { PrismaService } from './database/prisma.service.js';
+import { LifecycleService } from './edge/lifecycle.service.js';
+import { FleetService } from './fleet/fleet.service.js';
+import { NestPinoLogger, createLogger } from './observability/logger.js';
+import { RedisService } from './redis/redis.service.js';
+
+export interface Gateway {
+  app: NestFastifyApplication;
+  url: string;
+  logger: Logger;
+  /** Stops taking work, drains in-flight requests (up to the grace period), then stops pods. */
+  shutdown(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function startGateway(config: AppConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    // Keep the client's request id when it is sane, otherwise mint one.
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
+    },
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
+    bodyParser: false,
+    logger: new NestPinoLogger(logger),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // /v1 bodies stay raw: the pipeline parses them so malformed JSON gets OpenAI's error shape, and any
+  // content type is accepted (curl -d sends form encoding by default).
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    if (req.url.startsWith('/v1/')) return done(null, body);
+    try {
+      done(null, (body as Buffer).length ? JSON.parse((body as Buffer).toString()) : undefined);
+    } catch (err) {
+      (err as { code?: string }).code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+      done(err as Error, undefined);
+    }
+  });
+  fastify.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  await app.get(PrismaService).ping().catch((err) => {
+    throw new Error(`PostgreSQL is not reachable at SWITCHYARD_DATABASE_URL: ${err.message}`);
+  });
+  await app.get(RedisService).connect().catch((err) => {
+    throw new Error(`Redis is not reachable at SWITCHYARD_REDIS_URL: ${err.message}`);
+  });
+  const catalog = app.get(CatalogService);
+  await catalog.init(config.catalogue);
+  await app.get(FleetService).start(catalog.listPools());
+
+  await app.listen(config.port, config.host);
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      app.get(LifecycleService).draining = true;
+      const grace = setTimeout(() => fastify.server.closeAllConnections?.(), config.shutdownGraceMs);
+      grace.unref();
+      await app.close();
+      clearTimeout(grace);
+    })());
+  return { app, url, logger, shutdown };
+}

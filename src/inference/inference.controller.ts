@@ -1,0 +1,57 @@
+/** OpenAI-compatible routes. Each hands the raw request to the pipeline; nothing hides in decorators. */
+import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthService } from '../auth/auth.service.js';
+import { CatalogService } from '../catalog/catalog.service.js';
+import type { CatalogModel } from '../catalog/catalog.types.js';
+import { InferencePipeline } from './inference.pipeline.js';
+
+interface OpenAiModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+function toOpenAiModels(model: CatalogModel): OpenAiModel[] {
+  const created = Math.floor(model.createdAt.getTime() / 1000);
+  return [model.name, ...model.aliases].map((id) => ({ id, object: 'model', created, owned_by: model.ownedBy }));
+}
+
+@Controller('v1')
+export class InferenceController {
+  constructor(
+    private readonly pipeline: InferencePipeline,
+    private readonly auth: AuthService,
+    private readonly catalog: CatalogService,
+  ) {}
+
+  @Post('chat/completions')
+  chatCompletions(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.pipeline.handle('chat.completions', req, reply);
+  }
+
+  @Post('completions')
+  completions(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.pipeline.handle('completions', req, reply);
+  }
+
+  @Post('embeddings')
+  embeddings(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.pipeline.handle('embeddings', req, reply);
+  }
+
+  @Get('models')
+  @HttpCode(200)
+  listModels(@Req() req: FastifyRequest): { object: 'list'; data: OpenAiModel[] } {
+    this.auth.authenticate(req.headers.authorization);
+    return { object: 'list', data: this.catalog.listModels().flatMap(toOpenAiModels) };
+  }
+
+  @Get('models/:id')
+  getModel(@Req() req: FastifyRequest, @Param('id') id: string): OpenAiModel {
+    this.auth.authenticate(req.headers.authorization);
+    const model = this.catalog.resolve(id);
+    return toOpenAiModels(model).find((m) => m.id === id)!;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The request path for /v1 inference, top to bottom. Each step is a small injected service; later
+ * stages (prompt processing, safety, quota, scheduling) slot in where the comments say.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { AuthService, type Principal } from '../auth/auth.service.js';
+import { CatalogService } from '../catalog/catalog.service.js';
+import type { CatalogModel } from '../catalog/catalog.types.js';
+import { DispatcherService } from '../dispatch/dispatcher.service.js';
+import { LifecycleService } from '../edge/lifecycle.service.js';
+import { ApiError } from '../errors/api-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { LOGGER } from '../observability/logger.js';
+import { MetricsService } from '../observability/metrics.service.js';
+import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import { RequestValidator } from '../validation/request-validator.js';
+import { sendError } from '../edge/error-response.js';
+import { relaySse } from './sse-relay.js';
+import type { Usage } from './usage.js';
+
+const ENDPOINT_KIND: Record<InferenceEndpoint, CatalogModel['kind']> = {
+  'chat.completions': 'chat',
+  completions: 'chat',
+  embeddings: 'embedding',
+};
+
+/** What finalize needs to know about a request, filled in as it goes. */
+interface RequestRecord {
+  requestId: string;
+  endpoint: InferenceEndpoint;
+  startedAt: number;
+  principal?: Principal;
+  model?: CatalogModel;
+  stream: boolean;
+  pod?: string;
+  status: number;
+  ttftMs?: number;
+  usage?: Usage;
+  error?: ApiError;
+  clientGone: boolean;
+}
+
+@Injectable()
+export class InferencePipeline {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly validator: RequestValidator,
+    private readonly catalog: CatalogService,
+    private readonly dispatcher: DispatcherService,
+    private readonly lifecycle: LifecycleService,
+    private readonly metrics: MetricsService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async handle(endpoint: InferenceEndpoint, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const record: RequestRecord = { requestId: req.id, endpoint, startedAt: performance.now(), stream: false, status: 200, clientGone: false };
+    // Client disconnect aborts the upstream request, which frees the GPU.
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    let release: (() => void) | undefined;
+    try {
+      if (this.lifecycle.draining) throw new ApiError(ErrorCode.ShuttingDown, 'This server is shutting down; retry on another replica.', null, { 'retry-after': '1' });
+
+      // 1. auth: Bearer key → principal
+      record.principal = this.auth.authenticate(req.headers.authorization);
+
+      // 2. validate: parse JSON and check it against the OpenAI request schema
+      const body = this.validator.parse(endpoint, req.body as Buffer | undefined);
+      record.stream = body.stream === true;
+
+      // 3. route: the model name or alias the client used → catalogue entry → pool
+      const model = this.catalog.resolve(body.model);
+      if (model.kind !== ENDPOINT_KIND[endpoint]) {
+        throw new ApiError(ErrorCode.UnsupportedValue, `The model \`${body.model}\` does not support this endpoint.`, 'model');
+      }
+      record.model = model;
+
+      // (prompt processing, safety, quota and scheduling stages go here)
+
+      // 4. dispatch: pick a pod, send, retry once on another pod before the first byte
+      const result = await this.dispatcher.dispatch({
+        model,
+        endpoint,
+        body,
+        stream: record.stream,
+        requestId: req.id,
+        signal: abort.signal,
+        simFault: req.headers['x-sim-fault'] as string | undefined,
+      });
+      release = result.release;
+      record.pod = result.pod.id;
+
+      // 5. respond: JSON as is (with the client's model name), or relay the stream
+      if (result.kind === 'json') {
+        result.json.model = body.model;
+        record.usage = result.json.usage as Usage | undefined;
+        await reply.header('content-type', 'application/json').send(JSON.stringify(result.json));
+        return;
+      }
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-accel-buffering': 'no',
+        'x-request-id': req.id,
+      });
+      const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+      const outcome = await relaySse(reply.raw, result.first, result.rest, {
+        clientModel: body.model,
+        includeUsage: streamOptions?.include_usage === true,
+        adapter: result.adapter,
+        signal: abort.signal,
+        onFirstChunk: () => (record.ttftMs = performance.now() - record.startedAt),
+      });
+      record.usage = outcome.usage;
+      record.clientGone = outcome.clientGone;
+      record.error = outcome.error;
+      reply.raw.end();
+    } catch (err) {
+      if (abort.signal.aborted) {
+        record.clientGone = true;
+        record.status = 499;
+      } else {
+        record.error = sendError(reply, err, this.logger);
+        record.status = record.error.status;
+      }
+    } finally {
+      release?.();
+      // 6. finalize: metrics and the access log (metering and quota reconciliation join here)
+      this.finalize(record);
+    }
+  }
+
+  private finalize(r: RequestRecord): void {
+    const model = r.model?.name ?? 'unknown';
+    const seconds = (performance.now() - r.startedAt) / 1000;
+    const status = r.clientGone ? 499 : r.status;
+    this.metrics.requests.inc({ model, endpoint: r.endpoint, status });
+    this.metrics.latency.observe({ model, endpoint: r.endpoint, stream: String(r.stream) }, seconds);
+    if (r.ttftMs !== undefined) this.metrics.ttft.observe({ model }, r.ttftMs / 1000);
+    if (r.error) this.metrics.errors.inc({ model, type: r.error.type, code: r.error.code });
+    if (r.usage) {
+      this.metrics.tokens.inc({ model, kind: 'prompt' }, r.usage.prompt_tokens ?? 0);
+      this.metrics.tokens.inc({ model, kind: 'completion' }, r.usage.completion_tokens ?? 0);
+      const cached = r.usage.prompt_tokens_details?.cached_tokens ?? 0;
+      if (cached) this.metrics.tokens.inc({ model, kind: 'cached' }, cached);
+    }
+    this.logger.info(
+      {
+        requestId: r.requestId,
+        endpoint: r.endpoint,
+        model,
+        key: r.principal?.keyPrefix,
+        org: r.principal?.orgId,
+        pod: r.pod,
+        stream: r.stream,
+        status,
+        durationMs: Math.round(seconds * 1000 * 10) / 10,
+        ttftMs: r.ttftMs === undefined ? undefined : Math.round(r.ttftMs * 10) / 10,
+        promptTokens: r.usage?.prompt_tokens,
+        completionTokens: r.usage?.completion_tokens,
+        error: r.error?.code,
+      },
+      'request finished',
+    );
+  }
+}

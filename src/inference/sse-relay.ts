@@ -1,0 +1,130 @@
+/**
+ * Relays an upstream SSE stream to the client chunk by chunk in OpenAI framing: rewrites `model` to the
+ * name the client used, keeps the usage chunk only if the client asked for it, turns runtime error
+ * events into OpenAI error events, and never ends a broken stream silently: an upstream that dies
+ * mid-stream yields a terminal `data: {"error": ...}` event before the response ends.
+ */
+import type { ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import { ApiError } from '../errors/api-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import type { RuntimeAdapter } from '../runtimes/runtime-adapter.js';
+import { classifyUpstreamError } from '../dispatch/upstream-failure.js';
+import type { Usage } from './usage.js';
+
+export interface RelayOptions {
+  clientModel: string;
+  includeUsage: boolean;
+  adapter: RuntimeAdapter;
+  signal: AbortSignal;
+  /** Called once, when the first chunk is written to the client. */
+  onFirstChunk(): void;
+}
+
+export interface RelayOutcome {
+  usage?: Usage;
+  completed: boolean;
+  clientGone: boolean;
+  error?: ApiError;
+}
+
+export async function relaySse(res: ServerResponse, first: Buffer, rest: AsyncIterator<Buffer>, opts: RelayOptions): Promise<RelayOutcome> {
+  const outcome: RelayOutcome = { completed: false, clientGone: false };
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let firstWritten = false;
+
+  const write = async (text: string): Promise<void> => {
+    if (res.destroyed) return;
+    if (!firstWritten) {
+      firstWritten = true;
+      opts.onFirstChunk();
+    }
+    if (!res.write(text)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  };
+
+  const fail = async (error: ApiError): Promise<void> => {
+    outcome.error = error;
+    await write(`data: ${JSON.stringify(error.toBody())}\n\n`);
+  };
+
+  /** Handles one SSE event; returns false when the stream is over. */
+  const handleEvent = async (event: string): Promise<boolean> => {
+    let data = '';
+    for (const line of event.split('\n')) {
+      if (line.startsWith('data:')) data += line.slice(line[5] === ' ' ? 6 : 5);
+    }
+    if (!data) return true;
+    if (data === '[DONE]') {
+      outcome.completed = true;
+      await write('data: [DONE]\n\n');
+      return false;
+    }
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      await fail(new ApiError(ErrorCode.UpstreamError, 'The inference server sent a malformed stream chunk.'));
+      return false;
+    }
+    if (opts.adapter.isStreamError(chunk)) {
+      const status = Number((chunk.error as { code?: unknown })?.code ?? chunk.code) || 500;
+      await fail(opts.adapter.translateError(status, chunk));
+      return false;
+    }
+    chunk.model = opts.clientModel;
+    if (chunk.usage) {
+      outcome.usage = chunk.usage as Usage;
+      if (!opts.includeUsage) {
+        if (Array.isArray(chunk.choices) && chunk.choices.length === 0) return true;
+        delete chunk.usage;
+      }
+    } else if (!opts.includeUsage) {
+      delete chunk.usage;
+    }
+    await write(`data: ${JSON.stringify(chunk)}\n\n`);
+    return true;
+  };
+
+  let buffer: Buffer | undefined = first;
+  try {
+    while (true) {
+      if (!buffer) {
+        const next = await rest.next();
+        if (next.done) break;
+        buffer = next.value;
+      }
+      pending += decoder.write(buffer);
+      buffer = undefined;
+      let boundary: number;
+      while ((boundary = pending.indexOf('\n\n')) !== -1) {
+        const event = pending.slice(0, boundary);
+        pending = pending.slice(boundary + 2);
+        if (!(await handleEvent(event))) return outcome;
+      }
+      if (res.destroyed) {
+        outcome.clientGone = true;
+        return outcome;
+      }
+    }
+    if (pending.trim() && !(await handleEvent(pending.trim()))) return outcome;
+    await fail(new ApiError(ErrorCode.UpstreamStreamInterrupted, 'The inference server ended the stream before it was complete.'));
+  } catch (err) {
+    if (opts.signal.aborted || res.destroyed) {
+      outcome.clientGone = true;
+    } else {
+      await fail(classifyUpstreamError(err, 'body').apiError);
+    }
+  }
+  return outcome;
+}

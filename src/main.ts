@@ -1,0 +1,35 @@
+/** Process entry: validate config, start the gateway, drain on SIGTERM/SIGINT. */
+import { ConfigError, loadConfig } from './config/config.js';
+import { startGateway } from './gateway.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`switchyard: invalid configuration: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const gateway = await startGateway(config);
+  gateway.logger.info({ url: gateway.url }, 'switchyard listening');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      gateway.logger.info({ signal }, 'draining and shutting down');
+      gateway.shutdown().then(
+        () => process.exit(0),
+        (err) => {
+          gateway.logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`switchyard: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+/**
+ * Prometheus metrics for the gateway (prefix `switchyard_`). Labels are bounded: model names come from
+ * the catalogue (never from the client), error codes from the ErrorCode enum.
+ */
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'switchyard_requests_total',
+    help: 'Inference requests finished, by model, endpoint and HTTP status.',
+    labelNames: ['model', 'endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly errors = new Counter({
+    name: 'switchyard_errors_total',
+    help: 'Errors returned to clients, by model, OpenAI error type and code.',
+    labelNames: ['model', 'type', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly latency = new Histogram({
+    name: 'switchyard_request_duration_seconds',
+    help: 'Time from request received to response finished.',
+    labelNames: ['model', 'endpoint', 'stream'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly ttft = new Histogram({
+    name: 'switchyard_time_to_first_token_seconds',
+    help: 'Time from request received to the first streamed chunk sent to the client.',
+    labelNames: ['model'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly tokens = new Counter({
+    name: 'switchyard_tokens_total',
+    help: 'Tokens processed as reported by the runtime, by model and kind (prompt, completion, cached).',
+    labelNames: ['model', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly inFlight = new Gauge({
+    name: 'switchyard_requests_in_flight',
+    help: 'Inference requests being processed now.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamRetries = new Counter({
+    name: 'switchyard_upstream_retries_total',
+    help: 'Requests retried on another pod before the first byte.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly podsReady = new Gauge({
+    name: 'switchyard_pool_pods_ready',
+    help: 'Pods in rotation per pool.',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_' });
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * End to end: what happens when pods die, clients leave and the gateway shuts down.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { spawnSimPod } from '../../runtimes/sim/spawn.js';
+import { parseCatalogue } from '../../src/config/config.js';
+import { SIM_PROFILE, bootGateway, uniqueSuffix, type TestGateway } from '../support/harness.js';
+import { assertMatchesSchema } from '../support/openai-schema.js';
+
+type SimPod = Awaited<ReturnType<typeof spawnSimPod>>;
+
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function staticCatalogue(suffix: string, endpoints: string[]) {
+  return parseCatalogue(
+    {
+      pools: [{ name: `static-${suffix}`, runtime: 'sim', provider: 'static', servedModel: 'meta-llama/Llama-3.2-1B-Instruct', endpoints }],
+      models: [{ name: `m-${suffix}`, pool: `static-${suffix}`, contextWindow: 4096, tokenizer: 'llama3' }],
+    },
+    'test',
+  );
+}
+
+async function podMetric(pod: SimPod, name: string): Promise<number> {
+  const text = await (await fetch(`${pod.baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return line ? Number(line.split(' ').at(-1)) : NaN;
+}
+
+describe('a dead pod', () => {
+  let pod: SimPod;
+  let gw: TestGateway;
+  before(async () => {
+    pod = await spawnSimPod({ model: 'meta-llama/Llama-3.2-1B-Instruct', profile: SIM_PROFILE });
+  });
+  after(async () => {
+    await gw?.close();
+    await pod?.stop();
+  });
+
+  it('is skipped: a refused connection is retried on another pod before the first byte', async () => {
+    const suffix = uniqueSuffix();
+    gw = await bootGateway(staticCatalogue(suffix, [`http://127.0.0.1:${await deadPort()}`, pod.baseUrl]));
+    for (let i = 0; i < 6; i++) {
+      const res = await gw.client.chat.completions.create({ model: `m-${suffix}`, messages: [{ role: 'user', content: `hi ${i}` }], max_tokens: 3 });
+      assertMatchesSchema('CreateChatCompletionResponse', res);
+      const stream = await gw.client.chat.completions.create({ model: `m-${suffix}`, messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true });
+      for await (const chunk of stream) assertMatchesSchema('CreateChatCompletionStreamResponse', chunk);
+    }
+  });
+
+  it('with no live pod left, yields a precise 5xx error, not a hang or a crash', async () => {
+    const suffix = uniqueSuffix();
+    const lone = await bootGateway(staticCatalogue(suffix, [`http://127.0.0.1:${await deadPort()}`]));
+    try {
+      await assert.rejects(
+        lone.client.chat.completions.create({ model: `m-${suffix}`, messages: [{ role: 'user', content: 'hi' }] }),
+        (err: unknown) => err instanceof OpenAI.APIError && err.status === 502 && err.code === 'upstream_connect_failed',
+      );
+      // The pod is now ejected: the next request is refused fast with 503 and retry-after.
+      const res = await fetch(`${lone.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${lone.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: `m-${suffix}`, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '1');
+      assert.equal((await res.json()).error.code, 'no_pod_available');
+    } finally {
+      await lone.close();
+    }
+  });
+});
+
+describe('a client that disconnects', () => {
+  let pod: SimPod;
+  let gw: TestGateway;
+  before(async () => {
+    // Slow decoding (70B profile) so the request is still running when the client leaves.
+    pod = await spawnSimPod({ model: 'meta-llama/Llama-3.2-1B-Instruct', profile: 'llama-3.1-70b-tp4-h100' });
+    const suffix = uniqueSuffix();
+    gw = await bootGateway(staticCatalogue(suffix, [pod.baseUrl]));
+    gw.names.chat = `m-${suffix}`;
+  });
+  after(async () => {
+    await gw?.close();
+    await pod?.stop();
+  });
+
+  it('aborts the upstream request, freeing the pod', async () => {
+    const controller = new AbortController();
+    const stream = await gw.client.chat.completions.create(
+      { model: gw.names.chat, messages: [{ role: 'user', content: 'Write a long essay.' }], max_tokens: 2000, stream: true },
+      { signal: controller.signal },
+    );
+    let seen = 0;
+    await assert.rejects(async () => {
+      for await (const _ of stream) {
+        if (++seen === 3) controller.abort();
+      }
+    });
+    assert.equal(await podMetric(pod, 'vllm:num_requests_running'), 1, 'still running right after the abort is sent');
+    let running = 1;
+    for (let i = 0; i < 40 && running > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      running = await podMetric(pod, 'vllm:num_requests_running');
+    }
+    assert.equal(running, 0, 'the pod stopped generating for the departed client');
+  });
+});
+
+describe('operations endpoints and shutdown', () => {
+  it('serves /health, /ready, /metrics, and drains in-flight streams on shutdown', async () => {
+    const pod = await spawnSimPod({ model: 'meta-llama/Llama-3.2-1B-Instruct', profile: 'llama-3.1-70b-tp4-h100' });
+    const suffix = uniqueSuffix();
+    const gw = await bootGateway(staticCatalogue(suffix, [pod.baseUrl]));
+    try {
+      assert.equal((await fetch(`${gw.url}/health`)).status, 200);
+      const ready = await fetch(`${gw.url}/ready`);
+      const readyBody = await ready.json();
+      assert.equal(ready.status, 200, JSON.stringify(readyBody));
+      assert.equal(readyBody.checks.postgres.status, 'ok');
+      assert.equal(readyBody.checks.redis.status, 'ok');
+      assert.equal(readyBody.checks.pods.status, 'ok');
+      assert.ok(ready.headers.get('x-request-id'));
+      const given = await fetch(`${gw.url}/health`, { headers: { 'x-request-id': 'trace-abc-123' } });
+      assert.equal(given.headers.get('x-request-id'), 'trace-abc-123');
+
+      await gw.client.chat.completions.create({ model: `m-${suffix}`, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`switchyard_requests_total\\{model="m-${suffix}",endpoint="chat.completions",status="200"\\} 1`));
+      assert.match(metrics, /switchyard_tokens_total\{model="m-[a-f0-9]+",kind="completion"\} 2/);
+
+      // A stream of ~60 tokens at ~17 ms per step is in flight when shutdown starts; it must finish.
+      const stream = await gw.client.chat.completions.create({ model: `m-${suffix}`, messages: [{ role: 'user', content: 'hi' }], max_tokens: 60, stream: true });
+      const iterator = stream[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      assert.equal(first.done, false);
+      const shutdown = gw.close();
+      let tokens = 1;
+      let finish: string | null | undefined;
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+        tokens++;
+        finish = r.value.choices[0]?.finish_reason ?? finish;
+      }
+      assert.equal(finish, 'length');
+      assert.ok(tokens >= 60);
+      await shutdown;
+      await assert.rejects(fetch(`${gw.url}/health`), 'the listener is closed after shutdown');
+    } finally {
+      await gw.close();
+      await pod.stop();
+    }
+  });
+});

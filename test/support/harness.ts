@@ -1,0 +1,71 @@
+/**
+ * Boots a real gateway (real PostgreSQL and Redis, real simulator pods) on a free port for a test file,
+ * with the official openai SDK pointed at it.
+ */
+import { randomBytes } from 'node:crypto';
+import OpenAI from 'openai';
+import { loadConfig, parseCatalogue, type CatalogueConfig } from '../../src/config/config.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/observability/logger.js';
+
+export interface TestGateway {
+  gateway: Gateway;
+  url: string;
+  apiKey: string;
+  client: OpenAI;
+  /** Model names in this gateway's catalogue (unique per test file so parallel files do not collide). */
+  names: { chat: string; alias: string; embed: string };
+  close(): Promise<void>;
+}
+
+export const SIM_PROFILE = 'llama-3.2-1b-h100';
+
+export function uniqueSuffix(): string {
+  return randomBytes(3).toString('hex');
+}
+
+/** A small catalogue: a chat pool of `replicas` simulator pods and an embedding pool. */
+export function testCatalogue(suffix: string, opts: { replicas?: number; simArgs?: string[]; extraPools?: CatalogueConfig['pools']; extraModels?: CatalogueConfig['models'] } = {}): CatalogueConfig {
+  return parseCatalogue(
+    {
+      pools: [
+        { name: `chat-${suffix}`, runtime: 'sim', provider: 'local', servedModel: 'meta-llama/Llama-3.2-1B-Instruct', replicas: opts.replicas ?? 1, sim: { profile: SIM_PROFILE, args: ['--max-model-len', '4096', ...(opts.simArgs ?? [])] } },
+        { name: `embed-${suffix}`, runtime: 'sim', provider: 'local', servedModel: 'test/embed', replicas: 1, sim: { profile: SIM_PROFILE, args: ['--embedding-dim', '64', '--tokenizer', 'llama3'] } },
+        ...(opts.extraPools ?? []),
+      ],
+      models: [
+        { name: `chat-${suffix}`, aliases: [`alias-${suffix}`], pool: `chat-${suffix}`, contextWindow: 4096, tokenizer: 'llama3' },
+        { name: `embed-${suffix}`, kind: 'embedding', pool: `embed-${suffix}`, contextWindow: 8192, tokenizer: 'llama3' },
+        ...(opts.extraModels ?? []),
+      ],
+    },
+    'test catalogue',
+  );
+}
+
+export async function bootGateway(catalogue?: CatalogueConfig, env: Record<string, string> = {}): Promise<TestGateway> {
+  const suffix = uniqueSuffix();
+  const apiKey = `sk-test-${randomBytes(16).toString('hex')}`;
+  const config = loadConfig(
+    {
+      SWITCHYARD_DATABASE_URL: process.env.SWITCHYARD_DATABASE_URL,
+      SWITCHYARD_REDIS_URL: process.env.SWITCHYARD_REDIS_URL,
+      SWITCHYARD_BOOTSTRAP_API_KEY: apiKey,
+      SWITCHYARD_PORT: '0',
+      SWITCHYARD_SHUTDOWN_GRACE_MS: '10000',
+      ...env,
+    },
+    catalogue ?? testCatalogue(suffix),
+  );
+  const gateway = await startGateway(config, createLogger(process.env.SWITCHYARD_LOG_LEVEL ?? 'silent'));
+  const chat = config.catalogue.models.find((m) => m.kind === 'chat')!;
+  const embed = config.catalogue.models.find((m) => m.kind === 'embedding');
+  return {
+    gateway,
+    url: gateway.url,
+    apiKey,
+    client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0, timeout: 30_000 }),
+    names: { chat: chat.name, alias: chat.aliases[0] ?? chat.name, embed: embed?.name ?? '' },
+    close: () => gateway.shutdown(),
+  };
+}

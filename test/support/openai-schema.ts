@@ -1,0 +1,36 @@
+/**
+ * Validates response bodies and stream chunks against OpenAI's official OpenAPI spec
+ * (../shared/openai/openapi.yaml beside the repo, or SWITCHYARD_OPENAPI_SPEC).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { parse } from 'yaml';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SPEC = process.env.SWITCHYARD_OPENAPI_SPEC ?? path.resolve(here, '..', '..', '..', '..', 'shared', 'openai', 'openapi.yaml');
+
+let ajv: Ajv2020 | undefined;
+
+function load(): Ajv2020 {
+  if (ajv) return ajv;
+  const spec = parse(readFileSync(SPEC, 'utf8'), { maxAliasCount: -1 }) as { components: { schemas: Record<string, unknown> } };
+  ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
+  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  ajv.addKeyword({ keyword: 'discriminator' });
+  ajv.addFormat('unixtime', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= 0 });
+  ajv.addSchema({ $id: 'openai', components: spec.components }, 'openai');
+  return ajv;
+}
+
+/** Throws with every violation listed if `value` does not match components.schemas[name]. */
+export function assertMatchesSchema(name: string, value: unknown): void {
+  const validate = load().getSchema(`openai#/components/schemas/${name}`);
+  if (!validate) throw new Error(`no schema ${name} in the OpenAI spec`);
+  if (!validate(value)) {
+    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`).join('\n');
+    throw new Error(`response does not match ${name}:\n${errors}\n${JSON.stringify(value).slice(0, 2000)}`);
+  }
+}
