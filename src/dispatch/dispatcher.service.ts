@@ -10,6 +10,7 @@ import { ErrorCode } from '../errors/error-codes.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { FleetService } from '../fleet/fleet.service.js';
 import type { Pod } from '../fleet/pod.js';
+import { MetricsService } from '../observability/metrics.service.js';
 import { PodPicker } from '../routing/pod-picker.js';
 import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/runtime-adapter.js';
 import { VllmAdapter } from '../runtimes/vllm.adapter.js';
@@ -54,6 +55,7 @@ export class DispatcherService {
   constructor(
     private readonly picker: PodPicker,
     private readonly fleet: FleetService,
+    private readonly metrics: MetricsService,
   ) {}
 
   async dispatch(req: DispatchRequest): Promise<JsonResult | StreamResult> {
@@ -64,6 +66,7 @@ export class DispatcherService {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const pod = this.picker.pick(req.model.pool, tried);
       if (!pod) break;
+      if (attempt > 0) this.metrics.upstreamRetries.inc({ model: req.model.name });
       tried.add(pod);
       pod.inFlight++;
       let released = false;

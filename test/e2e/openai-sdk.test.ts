@@ -169,7 +169,7 @@ describe('errors', () => {
   async function expectError(res: Response, status: number, type: string, code: string | null, param: string | null = null) {
     assert.equal(res.status, status);
     assert.ok(res.headers.get('x-request-id'), 'x-request-id header');
-    const body = await res.json();
+    const body = (await res.json()) as { error: Record<string, unknown> };
     assertMatchesSchema('ErrorResponse', body);
     assert.equal(body.error.type, type);
     assert.equal(body.error.code, code);

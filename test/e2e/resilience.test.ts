@@ -74,7 +74,7 @@ describe('a dead pod', () => {
       });
       assert.equal(res.status, 503);
       assert.equal(res.headers.get('retry-after'), '1');
-      assert.equal((await res.json()).error.code, 'no_pod_available');
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'no_pod_available');
     } finally {
       await lone.close();
     }
@@ -126,7 +126,7 @@ describe('operations endpoints and shutdown', () => {
     try {
       assert.equal((await fetch(`${gw.url}/health`)).status, 200);
       const ready = await fetch(`${gw.url}/ready`);
-      const readyBody = await ready.json();
+      const readyBody = (await ready.json()) as { checks: Record<string, { status: string }> };
       assert.equal(ready.status, 200, JSON.stringify(readyBody));
       assert.equal(readyBody.checks.postgres.status, 'ok');
       assert.equal(readyBody.checks.redis.status, 'ok');

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseCatalogue } from './config.js';
+
+const catalogue = parseCatalogue(
+  { pools: [{ name: 'p', runtime: 'sim', provider: 'local', servedModel: 's', sim: { profile: 'zero' } }], models: [{ name: 'm', pool: 'p', contextWindow: 10, tokenizer: 'llama3' }] },
+  'test',
+);
+const env = { SWITCHYARD_BOOTSTRAP_API_KEY: 'k'.repeat(20) };
+
+describe('config', () => {
+  it('fills defaults', () => {
+    const config = loadConfig(env, catalogue);
+    assert.equal(config.port, 8080);
+    assert.equal(config.catalogue.pools[0]!.replicas, 1);
+    assert.equal(config.catalogue.models[0]!.kind, 'chat');
+  });
+
+  it('names the bad setting', () => {
+    const bad: Array<[Record<string, string>, RegExp]> = [
+      [{ ...env, SWITCHYARD_PORT: 'eighty' }, /SWITCHYARD_PORT/],
+      [{ ...env, SWITCHYARD_REDIS_URL: 'http://x' }, /SWITCHYARD_REDIS_URL/],
+      [{ ...env, SWITCHYARD_LOG_LEVEL: 'loud' }, /SWITCHYARD_LOG_LEVEL/],
+      [{ SWITCHYARD_BOOTSTRAP_API_KEY: 'short' }, /SWITCHYARD_BOOTSTRAP_API_KEY/],
+    ];
+    for (const [e, pattern] of bad) assert.throws(() => loadConfig(e, catalogue), (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
+  });
+
+  it('rejects catalogues with dangling references', () => {
+    const pools = [{ name: 'p', runtime: 'sim', provider: 'local', servedModel: 's', sim: { profile: 'zero' } }];
+    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'q', contextWindow: 1, tokenizer: 't' }] }, 'f'), /unknown pool "q"/);
+    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'p', contextWindow: 1, tokenizer: 't', fallbacks: ['x'] }] }, 'f'), /unknown model "x"/);
+    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'p', contextWindow: 0, tokenizer: 't' }] }, 'f'), /contextWindow/);
+  });
+});
