@@ -25,7 +25,7 @@ if (!env.SWITCHYARD_BOOTSTRAP_API_KEY) {
 installDependencies();
 await ensureServices(env.SWITCHYARD_DATABASE_URL, env.SWITCHYARD_REDIS_URL);
 await ensureDatabase(env.SWITCHYARD_DATABASE_URL);
-build();
+build(env.SWITCHYARD_DATABASE_URL);
 migrate(env.SWITCHYARD_DATABASE_URL);
 
 const logFile = path.join(stateDir, 'gateway.log');

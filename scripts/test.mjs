@@ -11,7 +11,7 @@ const redisUrl = process.env.SWITCHYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:637
 installDependencies();
 await ensureServices(databaseUrl, redisUrl);
 await ensureDatabase(databaseUrl);
-build();
+build(databaseUrl);
 migrate(databaseUrl);
 
 function collect(dir, suffixes, out = []) {

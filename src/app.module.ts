@@ -2,7 +2,17 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
+import { AdminGuard } from './admin/admin.guard.js';
+import { ApiKeysController } from './admin/api-keys.controller.js';
+import { AuditLogController } from './admin/audit-log.controller.js';
+import { OrganizationsController } from './admin/organizations.controller.js';
+import { ApiKeyHasher } from './auth/api-key.secret.js';
+import { AuthInvalidationBus } from './auth/auth-invalidation.bus.js';
+import { AuthMetrics } from './auth/auth.metrics.js';
 import { AuthService } from './auth/auth.service.js';
+import { CredentialRepository } from './auth/credential.repository.js';
+import { KeyUsageRecorder } from './auth/key-usage.recorder.js';
+import { PrincipalCache } from './auth/principal.cache.js';
 import { CatalogRepository } from './catalog/catalog.repository.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
@@ -17,6 +27,13 @@ import { LOGGER } from './observability/logger.js';
 import { MetricsService } from './observability/metrics.service.js';
 import { RedisService } from './redis/redis.service.js';
 import { PodPicker } from './routing/pod-picker.js';
+import { ApiKeyRepository } from './tenancy/api-key.repository.js';
+import { ApiKeyService } from './tenancy/api-key.service.js';
+import { AuditLogRepository } from './tenancy/audit-log.repository.js';
+import { AuditLogService } from './tenancy/audit-log.service.js';
+import { OrganizationRepository } from './tenancy/organization.repository.js';
+import { OrganizationService } from './tenancy/organization.service.js';
+import { TenancyBootstrap } from './tenancy/tenancy.bootstrap.js';
 import { RequestValidator } from './validation/request-validator.js';
 
 @Module({})
@@ -24,7 +41,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      controllers: [InferenceController, HealthController],
+      controllers: [InferenceController, HealthController, OrganizationsController, ApiKeysController, AuditLogController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
@@ -36,7 +53,23 @@ export class AppModule {
         FleetService,
         PodPicker,
         DispatcherService,
+        // auth: key → principal through an in-process cache invalidated over Redis pub/sub
+        ApiKeyHasher,
+        CredentialRepository,
+        { provide: PrincipalCache, useFactory: (c: AppConfig) => new PrincipalCache(c.auth), inject: [APP_CONFIG] },
+        AuthInvalidationBus,
+        KeyUsageRecorder,
+        AuthMetrics,
         AuthService,
+        // tenancy and the admin API
+        OrganizationRepository,
+        ApiKeyRepository,
+        AuditLogRepository,
+        OrganizationService,
+        ApiKeyService,
+        AuditLogService,
+        TenancyBootstrap,
+        AdminGuard,
         RequestValidator,
         MetricsService,
         LifecycleService,

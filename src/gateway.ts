@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
+import { setupAdminDocs } from './admin/admin-docs.js';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/config.js';
 import { CatalogService } from './catalog/catalog.service.js';
@@ -42,9 +43,11 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
     bodyParser: false,
     logger: new NestPinoLogger(logger),
   });
+  setupAdminDocs(app);
   const fastify = app.getHttpAdapter().getInstance();
   // /v1 bodies stay raw: the pipeline parses them so malformed JSON gets OpenAI's error shape, and any
   // content type is accepted (curl -d sends form encoding by default).
+  fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
     if (req.url.startsWith('/v1/')) return done(null, body);
     try {
@@ -76,11 +79,16 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () =>
     (shuttingDown ??= (async () => {
-      app.get(LifecycleService).draining = true;
-      const grace = setTimeout(() => fastify.server.closeAllConnections?.(), config.shutdownGraceMs);
-      grace.unref();
-      await app.close();
+      const lifecycle = app.get(LifecycleService);
+      lifecycle.draining = true;
+      // Stop accepting, let in-flight requests finish (up to the grace period), then cut what is left:
+      // idle keep-alive connections, or streams still running when the grace period ends.
+      const closing = app.close();
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([lifecycle.idle(), new Promise((resolve) => (grace = setTimeout(resolve, config.shutdownGraceMs)))]);
       clearTimeout(grace);
+      fastify.server.closeAllConnections();
+      await closing;
     })());
   return { app, url, logger, shutdown };
 }

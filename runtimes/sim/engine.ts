@@ -137,7 +137,7 @@ export class Engine {
 
   constructor(
     readonly config: EngineConfig,
-    private readonly observer: EngineObserver = {},
+    public observer: EngineObserver = {},
   ) {
     this.kv = new KvCache(Math.floor(config.kvCapacityTokens / BLOCK_SIZE), config.enablePrefixCaching ?? true);
   }

@@ -56,6 +56,12 @@ export function errorBody(err: SimError, shape: ErrorShape): string {
   return JSON.stringify(shape === 'nested' ? { error: info } : { object: 'error', ...info });
 }
 
+/** The SSE `data:` payload of a mid-stream failure: always wrapped in "error" (both vLLM eras). */
+export function streamErrorBody(err: SimError, shape: ErrorShape): string {
+  const info = { message: err.message, type: err.type, param: err.param, code: err.status };
+  return JSON.stringify({ error: shape === 'nested' ? info : { object: 'error', ...info } });
+}
+
 /** vLLM's context-length message (renderer / serving validation, ≥ 0.11). */
 export function contextLengthError(maxModelLen: number, promptTokens: number, requestedOutput: number): SimError {
   // vLLM tokenizes with truncation at max_model_len + 1, hence "at least".

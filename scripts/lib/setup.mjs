@@ -109,9 +109,10 @@ export async function ensureDatabase(databaseUrl) {
 }
 
 /** Generates the Prisma client and compiles TypeScript. */
-export function build() {
+export function build(databaseUrl) {
   step('building (prisma generate, tsc)');
-  run('node', ['node_modules/prisma/build/index.js', 'generate'], { quiet: true });
+  // The schema's datasource reads the URL; without a valid one the CLI falls back to fetching an engine.
+  run('node', ['node_modules/prisma/build/index.js', 'generate'], { quiet: true, env: { SWITCHYARD_DATABASE_URL: databaseUrl } });
   run('node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
 }
 

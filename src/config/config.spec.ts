@@ -6,7 +6,7 @@ const catalogue = parseCatalogue(
   { pools: [{ name: 'p', runtime: 'sim', provider: 'local', servedModel: 's', sim: { profile: 'zero' } }], models: [{ name: 'm', pool: 'p', contextWindow: 10, tokenizer: 'llama3' }] },
   'test',
 );
-const env = { SWITCHYARD_BOOTSTRAP_API_KEY: 'k'.repeat(20) };
+const env = { SWITCHYARD_KEY_PEPPER: 'p'.repeat(32) };
 
 describe('config', () => {
   it('fills defaults', () => {
@@ -21,7 +21,9 @@ describe('config', () => {
       [{ ...env, SWITCHYARD_PORT: 'eighty' }, /SWITCHYARD_PORT/],
       [{ ...env, SWITCHYARD_REDIS_URL: 'http://x' }, /SWITCHYARD_REDIS_URL/],
       [{ ...env, SWITCHYARD_LOG_LEVEL: 'loud' }, /SWITCHYARD_LOG_LEVEL/],
-      [{ SWITCHYARD_BOOTSTRAP_API_KEY: 'short' }, /SWITCHYARD_BOOTSTRAP_API_KEY/],
+      [{ SWITCHYARD_KEY_PEPPER: 'short' }, /SWITCHYARD_KEY_PEPPER/],
+      [{ ...env, SWITCHYARD_BOOTSTRAP_API_KEY: 'sk-sy-short' }, /SWITCHYARD_BOOTSTRAP_API_KEY/],
+      [{ ...env, SWITCHYARD_AUTH_CACHE_TTL_MS: '-1' }, /SWITCHYARD_AUTH_CACHE_TTL_MS/],
     ];
     for (const [e, pattern] of bad) assert.throws(() => loadConfig(e, catalogue), (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
   });

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { API_KEY_FORMAT } from '../auth/api-key.secret.js';
 
 export type RuntimeKind = 'sim' | 'vllm' | 'trtllm';
 
@@ -48,8 +49,18 @@ export interface AppConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   databaseUrl: string;
   redisUrl: string;
-  /** Temporary single key until tenancy lands; compared in constant time. */
-  bootstrapApiKey: string;
+  /**
+   * Server secret mixed into every API key hash (HMAC-SHA256). Shared by all replicas; changing it
+   * invalidates every key.
+   */
+  keyPepper: string;
+  /**
+   * Optional platform-admin key of the system organization, ensured at boot (created if its hash is not
+   * stored yet; never resurrected once revoked). The alternative is `switchyard-admin create-platform-key`.
+   */
+  bootstrapApiKey?: string;
+  /** In-process principal cache in front of the api_keys table; invalidated over Redis pub/sub. */
+  auth: { cacheTtlMs: number; negativeCacheTtlMs: number; cacheMaxEntries: number };
   bodyLimitBytes: number;
   shutdownGraceMs: number;
   upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number };
@@ -196,9 +207,14 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`SWITCHYARD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
-  const bootstrapApiKey = env.SWITCHYARD_BOOTSTRAP_API_KEY ?? '';
-  if (bootstrapApiKey.length < 16) {
-    throw new ConfigError('SWITCHYARD_BOOTSTRAP_API_KEY must be set to a secret of at least 16 characters');
+  const keyPepper = env.SWITCHYARD_KEY_PEPPER ?? '';
+  if (keyPepper.length < 32) {
+    throw new ConfigError('SWITCHYARD_KEY_PEPPER must be set to a random secret of at least 32 characters (e.g. `openssl rand -base64 32`), the same on every replica');
+  }
+  const bootstrapApiKey = env.SWITCHYARD_BOOTSTRAP_API_KEY || undefined;
+  if (bootstrapApiKey !== undefined && !API_KEY_FORMAT.test(bootstrapApiKey)) {
+    // Never echo the value: it is a secret.
+    throw new ConfigError('SWITCHYARD_BOOTSTRAP_API_KEY must look like sk-sy-<32 to 128 letters, digits, - or _>');
   }
   const file = env.SWITCHYARD_CONFIG_FILE;
   if (!catalogue && !file) throw new ConfigError('SWITCHYARD_CONFIG_FILE must name the model catalogue (YAML or JSON)');
@@ -208,7 +224,13 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
     logLevel,
     databaseUrl: urlSetting(env, 'SWITCHYARD_DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/switchyard', ['postgresql:', 'postgres:']),
     redisUrl: urlSetting(env, 'SWITCHYARD_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    keyPepper,
     bootstrapApiKey,
+    auth: {
+      cacheTtlMs: intSetting(env, 'SWITCHYARD_AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+      negativeCacheTtlMs: intSetting(env, 'SWITCHYARD_AUTH_NEGATIVE_CACHE_TTL_MS', 2_000, 0, 60_000),
+      cacheMaxEntries: intSetting(env, 'SWITCHYARD_AUTH_CACHE_MAX_ENTRIES', 100_000, 1, 10_000_000),
+    },
     bodyLimitBytes: intSetting(env, 'SWITCHYARD_BODY_LIMIT_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     shutdownGraceMs: intSetting(env, 'SWITCHYARD_SHUTDOWN_GRACE_MS', 30_000, 0, 600_000),
     upstream: {

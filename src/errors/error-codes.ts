@@ -14,9 +14,12 @@ export enum ErrorCode {
   // 401 / 403
   InvalidApiKey = 'invalid_api_key',
   PermissionDenied = 'permission_denied',
+  OrganizationSuspended = 'organization_suspended',
   // 404
   ModelNotFound = 'model_not_found',
   UnknownRoute = 'unknown_url',
+  /** An admin resource that does not exist, or that the caller may not see (never revealed which). */
+  NotFound = 'not_found',
   // 405 / 413 / 415
   MethodNotAllowed = 'method_not_allowed',
   PayloadTooLarge = 'request_too_large',
@@ -66,9 +69,11 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.InvalidApiKey:
       return { status: 401, type: 'authentication_error' };
     case ErrorCode.PermissionDenied:
+    case ErrorCode.OrganizationSuspended:
       return { status: 403, type: 'permission_error' };
     case ErrorCode.ModelNotFound:
     case ErrorCode.UnknownRoute:
+    case ErrorCode.NotFound:
       return { status: 404, type: 'invalid_request_error' };
     case ErrorCode.MethodNotAllowed:
       return { status: 405, type: 'invalid_request_error' };

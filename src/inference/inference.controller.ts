@@ -2,6 +2,8 @@
 import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService } from '../auth/auth.service.js';
+import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
+import { canUseModel } from '../auth/principal.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { InferencePipeline } from './inference.pipeline.js';
@@ -41,17 +43,19 @@ export class InferenceController {
     return this.pipeline.handle('embeddings', req, reply);
   }
 
+  /** Lists only the models this key may use: others are not revealed. */
   @Get('models')
   @HttpCode(200)
-  listModels(@Req() req: FastifyRequest): { object: 'list'; data: OpenAiModel[] } {
-    this.auth.authenticate(req.headers.authorization);
-    return { object: 'list', data: this.catalog.listModels().flatMap(toOpenAiModels) };
+  async listModels(@Req() req: FastifyRequest): Promise<{ object: 'list'; data: OpenAiModel[] }> {
+    const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE);
+    return { object: 'list', data: this.catalog.listModels().filter((m) => canUseModel(principal, m.name)).flatMap(toOpenAiModels) };
   }
 
   @Get('models/:id')
-  getModel(@Req() req: FastifyRequest, @Param('id') id: string): OpenAiModel {
-    this.auth.authenticate(req.headers.authorization);
+  async getModel(@Req() req: FastifyRequest, @Param('id') id: string): Promise<OpenAiModel> {
+    const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE);
     const model = this.catalog.resolve(id);
+    assertModelAllowed(principal, model, id);
     return toOpenAiModels(model).find((m) => m.id === id)!;
   }
 }

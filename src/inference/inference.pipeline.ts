@@ -6,6 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AuthService, type Principal } from '../auth/auth.service.js';
+import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { DispatcherService } from '../dispatch/dispatcher.service.js';
@@ -62,18 +63,22 @@ export class InferencePipeline {
       if (!reply.raw.writableFinished) abort.abort();
     });
     let release: (() => void) | undefined;
+    this.lifecycle.begin();
     try {
       if (this.lifecycle.draining) throw new ApiError(ErrorCode.ShuttingDown, 'This server is shutting down; retry on another replica.', null, { 'retry-after': '1' });
 
-      // 1. auth: Bearer key → principal
-      record.principal = this.auth.authenticate(req.headers.authorization);
+      // 1. auth: Bearer key → principal (in-process cache, no query on a hit); needs the inference scope
+      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE);
+      record.principal = principal;
 
       // 2. validate: parse JSON and check it against the OpenAI request schema
       const body = this.validator.parse(endpoint, req.body as Buffer | undefined);
       record.stream = body.stream === true;
 
-      // 3. route: the model name or alias the client used → catalogue entry → pool
+      // 3. route: the model name or alias the client used → catalogue entry → pool. A model outside the
+      //    key's allow-list does not exist for this key (same 404, checked before anything model-specific).
       const model = this.catalog.resolve(body.model);
+      assertModelAllowed(principal, model, body.model);
       if (model.kind !== ENDPOINT_KIND[endpoint]) {
         throw new ApiError(ErrorCode.UnsupportedValue, `The model \`${body.model}\` does not support this endpoint.`, 'model');
       }
@@ -130,6 +135,7 @@ export class InferencePipeline {
       }
     } finally {
       release?.();
+      this.lifecycle.end();
       // 6. finalize: metrics and the access log (metering and quota reconciliation join here)
       this.finalize(record);
     }

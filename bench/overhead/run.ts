@@ -1,0 +1,454 @@
+/**
+ * Gateway overhead benchmark (`npm run bench`).
+ *
+ * One simulator pod (profile `zero`: no step latency, so every microsecond measured is HTTP/JSON work),
+ * a bare node:http + undici proxy (bare-proxy.ts, the floor for any Node gateway) and the Switchyard
+ * gateway as its own process, all on this machine. The same requests are driven against three arms —
+ * the pod directly, the bare proxy, Switchyard — in interleaved rounds (the arm order alternates) so
+ * machine noise hits all arms alike:
+ *
+ *   throughput   autocannon, 32 connections, 10 s after a 3 s warm-up, non-streaming (max_tokens 16)
+ *   latency      open loop at 200 req/s for 10 s, p50/p90/p99
+ *   ttft         300 streaming requests (max_tokens 64), 2 at a time: time to the first `data:` chunk
+ *   chunks       16 concurrent streams back to back for 8 s: chunks/s delivered
+ *
+ * plus CPU time and RSS of every process from /proc. Results go to bench/RESULTS.md (only the section
+ * between the overhead markers is rewritten) and raw numbers to bench/out/overhead.json.
+ *
+ * Flags (for investigation; a run with any of them writes bench/out/overhead-partial.json and leaves
+ * RESULTS.md alone): --quick (short phases), --rounds N, --arms direct,bare,switchyard,
+ * --phases throughput,latency,ttft,chunks, --cpu-prof (V8 CPU profiles of the gateway and the bare
+ * proxy into bench/out/prof/).
+ *
+ * Needs PostgreSQL and Redis (started if installed and down, like `npm start`); the database
+ * (SWITCHYARD_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/switchyard_bench) is created
+ * and migrated if needed.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { spawnSimPod } from '../../runtimes/sim/spawn.js';
+import { closedLoop, openLoop, percentile, streamChunkRate, streamTtft, type Target } from './load.js';
+import { UsageSampler, rssMiB, type ProcessUsage } from './procstat.js';
+import { renderSection, toJson, writeResultsSection, type ArmName, type BenchResults, type PhaseSample } from './report.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const OUT_DIR = path.join(ROOT, 'bench', 'out');
+const MODEL = 'meta-llama/Llama-3.2-1B-Instruct';
+const ARMS: ArmName[] = ['direct', 'bare', 'switchyard'];
+const PHASES = ['throughput', 'latency', 'ttft', 'chunks'] as const;
+type Phase = (typeof PHASES)[number];
+
+// ---------------------------------------------------------------------------------------------------
+// Arguments and parameters
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    arms: { type: 'string' },
+    phases: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const quick = flags.quick === true;
+const params = {
+  rounds: Number(flags.rounds ?? (quick ? 1 : 2)),
+  throughput: { connections: 32, warmupS: quick ? 1 : 3, durationS: quick ? 3 : 10 },
+  latency: { rate: 200, warmupS: 1, durationS: quick ? 3 : 10 },
+  ttft: { requests: quick ? 100 : 300, concurrency: 2, warmupRequests: 20 },
+  chunks: { concurrency: 16, warmupS: 1, durationS: quick ? 3 : 8 },
+  nonStreamMaxTokens: 16,
+  streamMaxTokens: 64,
+};
+const arms = flags.arms ? (flags.arms.split(',') as ArmName[]) : ARMS;
+const phases = flags.phases ? (flags.phases.split(',') as Phase[]) : [...PHASES];
+for (const a of arms) if (!ARMS.includes(a)) throw new Error(`--arms: unknown arm "${a}" (known: ${ARMS.join(', ')})`);
+for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--phases: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
+const partial = quick || flags.rounds !== undefined || flags.arms !== undefined || flags.phases !== undefined || flags['cpu-prof'] === true;
+
+const messages = [
+  { role: 'system', content: 'You are a helpful assistant.' },
+  { role: 'user', content: 'Describe a rail yard at dawn in one sentence.' },
+];
+// ignore_eos (a vLLM extension Switchyard passes through) makes every response exactly max_tokens long.
+const NON_STREAM_BODY = JSON.stringify({ model: MODEL, messages, max_tokens: params.nonStreamMaxTokens, ignore_eos: true });
+const STREAM_BODY = JSON.stringify({ model: MODEL, messages, max_tokens: params.streamMaxTokens, ignore_eos: true, stream: true });
+
+// ---------------------------------------------------------------------------------------------------
+// Child processes: every one is registered before anything can fail, and killed on any exit path.
+
+interface Child {
+  name: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+const children: Child[] = [];
+
+function progress(message: string): void {
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function stopAll(): Promise<void> {
+  while (children.length) {
+    const child = children.pop()!;
+    await child.stop().catch(() => undefined);
+  }
+}
+
+process.on('exit', () => {
+  for (const child of children) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping child processes`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+/** Sends SIGTERM, waits up to `graceMs` for the exit, then SIGKILL. */
+function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------------
+// Set-up: services, database, the three processes
+
+interface SetupModule {
+  ensureServices(databaseUrl: string, redisUrl: string): Promise<void>;
+  ensureDatabase(databaseUrl: string): Promise<void>;
+  migrate(databaseUrl: string): void;
+}
+
+async function prepareDatabase(databaseUrl: string, redisUrl: string): Promise<void> {
+  // The same steps `npm start` and `npm test` use: start local PostgreSQL/Redis if down, create the
+  // database with pg if missing, `prisma migrate deploy` through scripts/unref-timers.mjs.
+  const setup = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'lib', 'setup.mjs')).href)) as SetupModule;
+  await setup.ensureServices(databaseUrl, redisUrl);
+  await setup.ensureDatabase(databaseUrl);
+  setup.migrate(databaseUrl);
+}
+
+async function startSimPod() {
+  const handle = await spawnSimPod({ model: MODEL, profile: 'zero' });
+  children.push({ name: 'sim', pid: handle.pid, stop: () => handle.stop() });
+  return handle;
+}
+
+async function startBareProxyProcess(upstream: string, nodeFlags: string[]): Promise<{ pid: number; url: string }> {
+  const child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist', 'bench', 'overhead', 'bare-proxy.js'), '--upstream', upstream, '--port', '0'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push({ name: 'bare-proxy', pid: child.pid!, stop: () => terminate(child, 5_000) });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error('bare proxy did not print its listening line within 10 s')), 10_000);
+    child.once('exit', (code) => reject(new Error(`bare proxy exited with code ${code} before listening`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const newline = buffered.indexOf('\n');
+      if (newline === -1) return;
+      clearTimeout(timer);
+      try {
+        const line = JSON.parse(buffered.slice(0, newline)) as { url: string; pid: number };
+        resolve({ pid: child.pid!, url: line.url });
+      } catch (err) {
+        reject(new Error(`bare proxy printed an unexpected line: ${buffered.slice(0, newline)} (${(err as Error).message})`));
+      }
+    });
+  });
+}
+
+async function startGatewayProcess(
+  simUrl: string,
+  env: { databaseUrl: string; redisUrl: string; apiKey: string; keyPepper: string },
+  nodeFlags: string[],
+): Promise<{ pid: number; url: string; logFile: string }> {
+  const catalogueFile = path.join(OUT_DIR, 'overhead-catalogue.json');
+  writeFileSync(
+    catalogueFile,
+    `${JSON.stringify(
+      {
+        pools: [{ name: 'bench-sim', runtime: 'sim', provider: 'static', servedModel: MODEL, replicas: 1, endpoints: [simUrl] }],
+        // The catalogue name equals the served name, so the very same request body goes to every arm.
+        models: [{ name: MODEL, pool: 'bench-sim', contextWindow: 131072, tokenizer: 'llama3' }],
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  const port = await freePort();
+  const logFile = path.join(OUT_DIR, 'overhead-gateway.log');
+  const log = createWriteStream(logFile, { flags: 'w' });
+  await new Promise((resolve) => log.once('open', resolve));
+  const child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist', 'src', 'main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      SWITCHYARD_CONFIG_FILE: catalogueFile,
+      SWITCHYARD_BOOTSTRAP_API_KEY: env.apiKey,
+      SWITCHYARD_KEY_PEPPER: env.keyPepper,
+      SWITCHYARD_PORT: String(port),
+      SWITCHYARD_HOST: '127.0.0.1',
+      SWITCHYARD_LOG_LEVEL: 'warn',
+      SWITCHYARD_DATABASE_URL: env.databaseUrl,
+      SWITCHYARD_REDIS_URL: env.redisUrl,
+      SWITCHYARD_SHUTDOWN_GRACE_MS: '2000',
+    },
+  });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  children.push({ name: 'gateway', pid: child.pid!, stop: () => terminate(child, 10_000) });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the gateway exited with code ${child.exitCode} during start-up; see ${path.relative(ROOT, logFile)}`);
+    try {
+      const res = await fetch(`${url}/ready`);
+      if (res.status === 200) return { pid: child.pid!, url, logFile };
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`the gateway was not ready within 60 s; see ${path.relative(ROOT, logFile)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sanity: every arm answers the benchmark requests the same way before anything is measured.
+
+async function sanity(arm: ArmName, target: Target): Promise<{ completionTokens: number; chunksPerStream: number }> {
+  const res = await fetch(`${target.origin}${target.path}`, { method: 'POST', headers: target.headers, body: NON_STREAM_BODY });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${arm}: non-streaming request failed: HTTP ${res.status} ${text.slice(0, 300)}`);
+  const json = JSON.parse(text) as { choices?: { message?: { content?: string } }[]; usage?: { completion_tokens?: number } };
+  if (!json.choices?.[0]?.message) throw new Error(`${arm}: unexpected response ${text.slice(0, 300)}`);
+  const stream = await streamTtft(target, STREAM_BODY, 1, 1);
+  if (stream.ok !== 1) throw new Error(`${arm}: streaming request failed`);
+  return { completionTokens: json.usage?.completion_tokens ?? 0, chunksPerStream: stream.chunksPerStream[0]! };
+}
+
+async function chooseContentType(gatewayUrl: string, apiKey: string): Promise<{ value: string; note?: string }> {
+  const probe = (contentType: string) =>
+    fetch(`${gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': contentType },
+      body: NON_STREAM_BODY,
+    }).then(async (res) => ({ status: res.status, text: await res.text() }));
+  const json = await probe('application/json');
+  if (json.status === 200) return { value: 'application/json' };
+  const fallback = 'application/octet-stream';
+  const other = await probe(fallback);
+  if (other.status !== 200) throw new Error(`Switchyard answers HTTP ${json.status} to the benchmark request with application/json (${json.text.slice(0, 200)}) and HTTP ${other.status} with ${fallback} (${other.text.slice(0, 200)})`);
+  return {
+    value: fallback,
+    note:
+      `Switchyard answered HTTP ${json.status} to \`Content-Type: application/json\` (${json.text.slice(0, 160).replace(/\s+/g, ' ')}…), ` +
+      `so every arm was driven with \`Content-Type: ${fallback}\`, which takes the gateway's intended raw-body path ` +
+      `(src/gateway.ts: Fastify's built-in application/json parser runs before the catch-all raw-body parser).`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  mkdirSync(OUT_DIR, { recursive: true });
+  const databaseUrl = process.env.SWITCHYARD_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/switchyard_bench';
+  const redisUrl = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
+  // Switchyard key format (sk-sy- + 32 url-safe characters); the pepper is the server secret API keys
+  // are hashed with (tenancy builds require it; older builds ignore it).
+  const apiKey = `sk-sy-${randomBytes(24).toString('base64url')}`;
+  const keyPepper = randomBytes(32).toString('base64url');
+  const profDir = path.join(OUT_DIR, 'prof');
+  const nodeFlags = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+
+  progress(`setup: PostgreSQL/Redis, database ${new URL(databaseUrl).pathname.slice(1)}, migrations`);
+  await prepareDatabase(databaseUrl, redisUrl);
+
+  progress(`setup: sim pod (${MODEL}, profile zero)`);
+  const sim = await startSimPod();
+  progress(`setup: sim pod pid ${sim.pid} at ${sim.baseUrl}`);
+  const bare = await startBareProxyProcess(sim.baseUrl, nodeFlags);
+  progress(`setup: bare proxy pid ${bare.pid} at ${bare.url}`);
+  const gateway = await startGatewayProcess(sim.baseUrl, { databaseUrl, redisUrl, apiKey, keyPepper }, nodeFlags);
+  progress(`setup: Switchyard pid ${gateway.pid} at ${gateway.url} (ready)`);
+
+  // Every arm gets the same headers. application/json is what OpenAI clients send; if this Switchyard
+  // build rejects it (Fastify's built-in JSON parser runs before the gateway's raw-body parser, so the
+  // validator gets an object instead of bytes), fall back to a content type that takes the gateway's
+  // intended raw-body path, and say so in the results.
+  const contentType = await chooseContentType(gateway.url, apiKey);
+  if (contentType.note) progress(`WARNING: ${contentType.note}`);
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': contentType.value };
+  const targets: Record<ArmName, Target> = {
+    direct: { origin: sim.baseUrl, path: '/v1/chat/completions', headers },
+    bare: { origin: bare.url, path: '/v1/chat/completions', headers },
+    switchyard: { origin: gateway.url, path: '/v1/chat/completions', headers },
+  };
+  const pids = { sim: sim.pid, bare: bare.pid, gateway: gateway.pid };
+
+  await sleep(1_000);
+  const idleRss = { gateway: rssMiB(gateway.pid) ?? NaN, bare: rssMiB(bare.pid) ?? NaN, sim: rssMiB(sim.pid) ?? NaN };
+  progress(`idle RSS: Switchyard ${idleRss.gateway.toFixed(1)} MiB, bare proxy ${idleRss.bare.toFixed(1)} MiB, sim ${idleRss.sim.toFixed(1)} MiB`);
+
+  const sanityResults = {} as Record<ArmName, { completionTokens: number; chunksPerStream: number }>;
+  for (const arm of ARMS) sanityResults[arm] = await sanity(arm, targets[arm]);
+  progress(`sanity: ${ARMS.map((a) => `${a} ${sanityResults[a].completionTokens} tokens / ${sanityResults[a].chunksPerStream} chunks per stream`).join('; ')}`);
+
+  const samples: PhaseSample[] = [];
+  const measure = async <T>(phase: Phase, arm: ArmName, round: number, run: () => Promise<T>): Promise<{ result: T; usage: Record<string, ProcessUsage> }> => {
+    const sampler = new UsageSampler(pids, 100);
+    sampler.start();
+    const result = await run();
+    const usage = sampler.stop();
+    return { result, usage };
+  };
+
+  for (let round = 1; round <= params.rounds; round++) {
+    // Alternate the arm order every round (direct→bare→switchyard, then the reverse).
+    const order = round % 2 === 1 ? arms : [...arms].reverse();
+    for (const phase of phases) {
+      for (const arm of order) {
+        const target = targets[arm];
+        if (phase === 'throughput') {
+          const p = params.throughput;
+          await closedLoop(target, NON_STREAM_BODY, p.connections, p.warmupS);
+          const { result, usage } = await measure(phase, arm, round, () => closedLoop(target, NON_STREAM_BODY, p.connections, p.durationS));
+          samples.push({ phase, arm, round, usage, throughput: result });
+          progress(
+            `round ${round} throughput  ${arm.padEnd(10)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${percentile(result.latenciesMs, 0.5).toFixed(2)} ms` +
+              `  p99 ${percentile(result.latenciesMs, 0.99).toFixed(2)} ms  errors ${result.errors + result.non2xx}`,
+          );
+        } else if (phase === 'latency') {
+          const p = params.latency;
+          await openLoop(target, NON_STREAM_BODY, p.rate, p.warmupS);
+          const { result, usage } = await measure(phase, arm, round, () => openLoop(target, NON_STREAM_BODY, p.rate, p.durationS));
+          samples.push({ phase, arm, round, usage, latency: result });
+          progress(
+            `round ${round} latency     ${arm.padEnd(10)} ${result.achievedRps.toFixed(0).padStart(6)} req/s  p50 ${percentile(result.latenciesMs, 0.5).toFixed(3)} ms` +
+              `  p99 ${percentile(result.latenciesMs, 0.99).toFixed(3)} ms  errors ${result.errors}`,
+          );
+        } else if (phase === 'ttft') {
+          const p = params.ttft;
+          await streamTtft(target, STREAM_BODY, p.warmupRequests, p.concurrency);
+          const { result, usage } = await measure(phase, arm, round, () => streamTtft(target, STREAM_BODY, p.requests, p.concurrency));
+          samples.push({ phase, arm, round, usage, ttft: result });
+          progress(
+            `round ${round} ttft        ${arm.padEnd(10)} p50 ${percentile(result.ttftMs, 0.5).toFixed(3)} ms  p99 ${percentile(result.ttftMs, 0.99).toFixed(3)} ms` +
+              `  (${result.ok} streams, errors ${result.errors})`,
+          );
+        } else {
+          const p = params.chunks;
+          await streamChunkRate(target, STREAM_BODY, p.concurrency, p.warmupS);
+          const { result, usage } = await measure(phase, arm, round, () => streamChunkRate(target, STREAM_BODY, p.concurrency, p.durationS));
+          samples.push({ phase, arm, round, usage, chunks: result });
+          progress(
+            `round ${round} chunks      ${arm.padEnd(10)} ${result.chunksPerSecond.toFixed(0).padStart(6)} chunks/s  ${result.streamsPerSecond.toFixed(0)} streams/s  errors ${result.errors}`,
+          );
+        }
+      }
+    }
+  }
+
+  await sleep(2_000);
+  const idleRssAfter = { gateway: rssMiB(gateway.pid) ?? NaN, bare: rssMiB(bare.pid) ?? NaN, sim: rssMiB(sim.pid) ?? NaN };
+  progress(`stopping child processes`);
+  await stopAll();
+
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    command: 'npm run bench',
+    flags: process.argv.slice(2),
+    partial,
+    machine: {
+      nproc: os.availableParallelism(),
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memGiB: os.totalmem() / 1024 ** 3,
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+    },
+    git: gitDescribe(),
+    model: MODEL,
+    params,
+    bodies: { nonStream: NON_STREAM_BODY, stream: STREAM_BODY },
+    contentType: contentType.value,
+    contentTypeNote: contentType.note,
+    sanity: sanityResults,
+    rss: { idle: idleRss, idleAfter: idleRssAfter },
+    samples,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
+  const jsonFile = path.join(OUT_DIR, partial ? 'overhead-partial.json' : 'overhead.json');
+  writeFileSync(jsonFile, `${JSON.stringify(toJson(results), null, 2)}\n`);
+  const section = renderSection(results);
+  if (partial) {
+    process.stdout.write(`\n${section}\n`);
+    progress(`partial run: raw results in ${path.relative(ROOT, jsonFile)}; bench/RESULTS.md left unchanged`);
+  } else {
+    writeResultsSection(path.join(ROOT, 'bench', 'RESULTS.md'), section);
+    process.stdout.write(`\n${section}\n`);
+    progress(`wrote bench/RESULTS.md (overhead section) and ${path.relative(ROOT, jsonFile)}`);
+  }
+  if (flags['cpu-prof']) progress(`CPU profiles in ${path.relative(ROOT, profDir)}/`);
+  progress(`done in ${results.wallSeconds.toFixed(0)} s`);
+}
+
+function gitDescribe(): string | undefined {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'runtimes', 'bench'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    return dirty ? `${commit} (with uncommitted changes)` : commit;
+  } catch {
+    return undefined;
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  async (err) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+    await stopAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,133 @@
+/**
+ * Admin API request bodies and query strings (snake_case, like OpenAI's API), validated by
+ * AdminValidationPipe. Unknown fields are refused, not ignored.
+ */
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { SCOPES, type Scope, TIERS, type Tier } from '../auth/principal.js';
+import { MAX_ROTATION_GRACE_SECONDS } from '../tenancy/api-key.service.js';
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+const MODELS_DESCRIPTION = 'Catalogue model names or aliases (stored as canonical names). Empty or null: no restriction at this level.';
+
+export class CreateOrganizationDto {
+  @ApiProperty({ example: 'Acme Research', minLength: 1, maxLength: 200 })
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @ApiPropertyOptional({ enum: TIERS, default: 'standard', description: 'Drives default quotas and scheduling priority.' })
+  @IsOptional()
+  @IsIn(TIERS)
+  tier?: Tier;
+
+  @ApiPropertyOptional({ type: [String], maxItems: 200, description: MODELS_DESCRIPTION })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(200)
+  @IsString({ each: true })
+  allowed_models?: string[];
+}
+
+export class UpdateOrganizationDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  @ApiPropertyOptional({ enum: TIERS, description: 'Platform administrators only.' })
+  @IsOptional()
+  @IsIn(TIERS)
+  tier?: Tier;
+
+  @ApiPropertyOptional({ type: [String], nullable: true, description: `${MODELS_DESCRIPTION} Platform administrators only.` })
+  @ValidateIf((_, value) => value !== undefined && value !== null)
+  @IsArray()
+  @ArrayMaxSize(200)
+  @IsString({ each: true })
+  allowed_models?: string[] | null;
+}
+
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'batch pipeline', minLength: 1, maxLength: 200 })
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @ApiPropertyOptional({ enum: SCOPES, isArray: true, default: ['inference'], description: 'platform_admin: system organization, platform administrators only.' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsIn(SCOPES, { each: true })
+  scopes?: Scope[];
+
+  @ApiPropertyOptional({ type: [String], maxItems: 200, description: `${MODELS_DESCRIPTION} Must be within the organization's models.` })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(200)
+  @IsString({ each: true })
+  allowed_models?: string[];
+
+  @ApiPropertyOptional({ type: Number, nullable: true, description: 'Unix time (seconds) after which the key stops working. Null: never.' })
+  @ValidateIf((_, value) => value !== undefined && value !== null)
+  @IsInt()
+  @Min(0)
+  expires_at?: number | null;
+}
+
+export class RotateApiKeyDto {
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_ROTATION_GRACE_SECONDS, default: 0, description: 'How long the old key keeps working. 0: revoked at once.' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_ROTATION_GRACE_SECONDS)
+  grace_seconds?: number;
+}
+
+export class ListQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Id of the last item of the previous page.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  after?: string;
+}
+
+export class ListApiKeysQueryDto extends ListQueryDto {
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  include_revoked?: boolean;
+}
+
+export class AuditLogQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Id of the last entry of the previous page (entries come newest first).' })
+  @IsOptional()
+  @Matches(/^\d{1,19}$/)
+  after?: string;
+
+  @ApiPropertyOptional({ description: 'Only this organization (an org admin always sees only its own).' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  org_id?: string;
+}

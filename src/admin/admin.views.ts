@@ -1,0 +1,206 @@
+/**
+ * What the admin API returns: OpenAI-style objects (`object` field, snake_case, Unix seconds). An API
+ * key view carries its display prefix only; the secret appears once, in the create/rotate response.
+ */
+import { ApiProperty } from '@nestjs/swagger';
+import type { Principal } from '../auth/principal.js';
+import { SCOPES, TIERS } from '../auth/principal.js';
+import type { CatalogModel } from '../catalog/catalog.types.js';
+import { isPlatformAdmin } from '../tenancy/actor.js';
+import type { TierPolicy } from '../tenancy/tiers.js';
+import type { ApiKeyRecord, AuditRecord, OrganizationRecord, Page } from '../tenancy/tenancy.types.js';
+
+const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+const secondsOrNull = (d: Date | null) => (d ? seconds(d) : null);
+
+export class OrganizationView {
+  @ApiProperty({ example: 'org_5f0c1d2e3a4b5c6d7e8f9a0b' }) id!: string;
+  @ApiProperty({ enum: ['organization'] }) object!: 'organization';
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: TIERS }) tier!: string;
+  @ApiProperty({ enum: ['active', 'suspended'] }) status!: string;
+  @ApiProperty({ type: [String], nullable: true, description: 'Null: every catalogue model.' }) allowed_models!: string[] | null;
+  @ApiProperty() created_at!: number;
+  @ApiProperty() updated_at!: number;
+  @ApiProperty({ type: Number, nullable: true }) suspended_at!: number | null;
+}
+
+export function organizationView(org: OrganizationRecord): OrganizationView {
+  return {
+    id: org.id,
+    object: 'organization',
+    name: org.name,
+    tier: org.tier,
+    status: org.status,
+    allowed_models: org.allowedModels.length ? org.allowedModels : null,
+    created_at: seconds(org.createdAt),
+    updated_at: seconds(org.updatedAt),
+    suspended_at: secondsOrNull(org.suspendedAt),
+  };
+}
+
+export class ApiKeyView {
+  @ApiProperty({ example: 'key_0a1b2c3d4e5f60718293a4b5' }) id!: string;
+  @ApiProperty({ enum: ['api_key'] }) object!: 'api_key';
+  @ApiProperty() org_id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ example: 'sk-sy-Ab3dE6gH', description: 'First characters of the key; the rest is never stored.' }) prefix!: string;
+  @ApiProperty({ enum: SCOPES, isArray: true }) scopes!: string[];
+  @ApiProperty({ type: [String], nullable: true, description: "Null: every model the organization may use." }) allowed_models!: string[] | null;
+  @ApiProperty({ enum: ['active', 'revoked', 'expired'] }) status!: 'active' | 'revoked' | 'expired';
+  @ApiProperty() created_at!: number;
+  @ApiProperty({ type: Number, nullable: true }) expires_at!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Written in batches: accurate to a few seconds.' }) last_used_at!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) revoked_at!: number | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Key that created this one (null: bootstrap or CLI).' }) created_by!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Key this one replaced by rotation.' }) rotated_from!: string | null;
+}
+
+export function apiKeyView(key: ApiKeyRecord, now = Date.now()): ApiKeyView {
+  return {
+    id: key.id,
+    object: 'api_key',
+    org_id: key.orgId,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    allowed_models: key.allowedModels.length ? key.allowedModels : null,
+    status: key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt.getTime() <= now ? 'expired' : 'active',
+    created_at: seconds(key.createdAt),
+    expires_at: secondsOrNull(key.expiresAt),
+    last_used_at: secondsOrNull(key.lastUsedAt),
+    revoked_at: secondsOrNull(key.revokedAt),
+    created_by: key.createdByKeyId,
+    rotated_from: key.rotatedFromId,
+  };
+}
+
+export class CreatedApiKeyView extends ApiKeyView {
+  @ApiProperty({ description: 'The key. Shown only in this response; store it now.' }) secret!: string;
+}
+
+export class RotatedApiKeyView extends CreatedApiKeyView {
+  @ApiProperty({ type: ApiKeyView, description: 'The key that was replaced (revoked, or expiring after the grace period).' }) replaced!: ApiKeyView;
+}
+
+export class ModelView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ enum: ['model'] }) object!: 'model';
+  @ApiProperty({ enum: ['chat', 'embedding'] }) kind!: string;
+  @ApiProperty({ type: [String] }) aliases!: string[];
+  @ApiProperty() context_window!: number;
+  @ApiProperty() owned_by!: string;
+}
+
+export function modelView(model: CatalogModel): ModelView {
+  return { id: model.name, object: 'model', kind: model.kind, aliases: model.aliases, context_window: model.contextWindow, owned_by: model.ownedBy };
+}
+
+export class LimitsView {
+  @ApiProperty({ enum: ['organization.limits'] }) object!: 'organization.limits';
+  @ApiProperty() org_id!: string;
+  @ApiProperty({ enum: TIERS }) tier!: string;
+  @ApiProperty({ description: 'Scheduling priority of the tier (higher is served first under contention).' }) priority!: number;
+  @ApiProperty() requests_per_minute!: number;
+  @ApiProperty() tokens_per_minute!: number;
+  @ApiProperty() max_concurrent_requests!: number;
+  @ApiProperty({ enum: ['tier_default'], description: 'Where the figures come from (per-org overrides arrive with limit policies).' }) source!: 'tier_default';
+}
+
+export function limitsView(org: OrganizationRecord, policy: TierPolicy): LimitsView {
+  return {
+    object: 'organization.limits',
+    org_id: org.id,
+    tier: org.tier,
+    priority: policy.priority,
+    requests_per_minute: policy.requestsPerMinute,
+    tokens_per_minute: policy.tokensPerMinute,
+    max_concurrent_requests: policy.maxConcurrentRequests,
+    source: 'tier_default',
+  };
+}
+
+export class AuditEntryView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ enum: ['audit_log.entry'] }) object!: 'audit_log.entry';
+  @ApiProperty() created_at!: number;
+  @ApiProperty({ example: 'api_key.revoke' }) action!: string;
+  @ApiProperty({ type: String, nullable: true }) org_id!: string | null;
+  @ApiProperty({ enum: ['organization', 'api_key'] }) target_type!: string;
+  @ApiProperty({ type: String, nullable: true }) target_id!: string | null;
+  @ApiProperty({ description: 'Who: the acting key (all null for the system itself).' }) actor!: { key_id: string | null; key_prefix: string | null; org_id: string | null };
+  @ApiProperty({ description: 'From where.' }) source!: { ip: string | null; user_agent: string | null; request_id: string | null };
+  @ApiProperty({ description: 'What changed (never a secret).' }) details!: Record<string, unknown>;
+}
+
+export function auditEntryView(entry: AuditRecord): AuditEntryView {
+  return {
+    id: entry.id,
+    object: 'audit_log.entry',
+    created_at: seconds(entry.createdAt),
+    action: entry.action,
+    org_id: entry.orgId,
+    target_type: entry.targetType,
+    target_id: entry.targetId,
+    actor: { key_id: entry.actorKeyId, key_prefix: entry.actorKeyPrefix, org_id: entry.actorOrgId },
+    source: { ip: entry.ip, user_agent: entry.userAgent, request_id: entry.requestId },
+    details: entry.details,
+  };
+}
+
+export class PrincipalView {
+  @ApiProperty({ enum: ['principal'] }) object!: 'principal';
+  @ApiProperty() org_id!: string;
+  @ApiProperty() key_id!: string;
+  @ApiProperty() key_prefix!: string;
+  @ApiProperty({ enum: TIERS }) tier!: string;
+  @ApiProperty({ enum: SCOPES, isArray: true }) scopes!: string[];
+  @ApiProperty({ type: [String], nullable: true }) allowed_models!: string[] | null;
+  @ApiProperty({ enum: ['platform_admin', 'org_admin'] }) role!: string;
+}
+
+export function principalView(p: Principal): PrincipalView {
+  return {
+    object: 'principal',
+    org_id: p.orgId,
+    key_id: p.keyId,
+    key_prefix: p.keyPrefix,
+    tier: p.tier,
+    scopes: [...p.scopes],
+    allowed_models: p.allowedModels && [...p.allowedModels],
+    role: isPlatformAdmin({ principal: p }) ? 'platform_admin' : 'org_admin',
+  };
+}
+
+export interface ListView<T> {
+  object: 'list';
+  data: T[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+export function listView<R, T extends { id: string }>(page: Page<R>, view: (r: R) => T): ListView<T> {
+  const data = page.data.map(view);
+  return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.hasMore };
+}
+
+class ListEnvelope {
+  @ApiProperty({ enum: ['list'] }) object!: 'list';
+  @ApiProperty({ type: String, nullable: true }) first_id!: string | null;
+  @ApiProperty({ type: String, nullable: true }) last_id!: string | null;
+  @ApiProperty() has_more!: boolean;
+}
+export class OrganizationListView extends ListEnvelope {
+  @ApiProperty({ type: [OrganizationView] }) data!: OrganizationView[];
+}
+export class ApiKeyListView extends ListEnvelope {
+  @ApiProperty({ type: [ApiKeyView] }) data!: ApiKeyView[];
+}
+export class AuditLogListView extends ListEnvelope {
+  @ApiProperty({ type: [AuditEntryView] }) data!: AuditEntryView[];
+}
+export class ModelListView {
+  @ApiProperty({ enum: ['list'] }) object!: 'list';
+  @ApiProperty({ type: [ModelView] }) data!: ModelView[];
+}

@@ -1,0 +1,41 @@
+/**
+ * API key secrets: `sk-sy-` + 43 base62 characters (256 random bits). The database holds only
+ * HMAC-SHA256(pepper, key) and a display prefix. Authentication looks a key up by that hash alone, so a
+ * wrong key costs the same whether or not its first characters match a real key's prefix.
+ */
+import { createHmac, randomInt } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+
+export const API_KEY_PREFIX = 'sk-sy-';
+/** What the gateway accepts (generated keys are 43 base62 characters; a configured bootstrap key may be base64url). */
+export const API_KEY_FORMAT = /^sk-sy-[A-Za-z0-9_-]{32,128}$/;
+const SECRET_LENGTH = 43;
+const DISPLAY_CHARS = 8;
+const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function generateApiKey(): string {
+  let secret = '';
+  // randomInt is uniform (rejection sampling), so every character carries log2(62) bits.
+  for (let i = 0; i < SECRET_LENGTH; i++) secret += BASE62[randomInt(BASE62.length)];
+  return API_KEY_PREFIX + secret;
+}
+
+/** The part of a key that may be shown, stored in clear and logged: `sk-sy-` + 8 characters. */
+export function displayPrefix(key: string): string {
+  return key.slice(0, API_KEY_PREFIX.length + DISPLAY_CHARS);
+}
+
+@Injectable()
+export class ApiKeyHasher {
+  private readonly pepper: Buffer;
+
+  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'keyPepper'>) {
+    this.pepper = Buffer.from(config.keyPepper, 'utf8');
+  }
+
+  /** Hex HMAC-SHA256 of the whole key: the only form in which a key is stored or looked up. */
+  hash(key: string): string {
+    return createHmac('sha256', this.pepper).update(key).digest('hex');
+  }
+}

@@ -1,0 +1,17 @@
+/** Reading the audit trail: platform admins see every organization's, org admins their own. */
+import { Injectable } from '@nestjs/common';
+import { type Actor, assertOrgVisible, isPlatformAdmin } from './actor.js';
+import { AuditLogRepository } from './audit-log.repository.js';
+import type { AuditRecord, Page, PageQuery } from './tenancy.types.js';
+
+@Injectable()
+export class AuditLogService {
+  constructor(private readonly audit: AuditLogRepository) {}
+
+  async list(actor: Actor, orgId: string | undefined, page: PageQuery): Promise<Page<AuditRecord>> {
+    if (orgId !== undefined) assertOrgVisible(actor, orgId);
+    // An org admin without an org filter still sees only its own organization.
+    const scope = orgId ?? (isPlatformAdmin(actor) ? undefined : actor.principal!.orgId);
+    return this.audit.list({ orgId: scope }, page);
+  }
+}

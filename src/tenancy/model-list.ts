@@ -1,0 +1,18 @@
+/** Model allow-lists as admins write them: names or aliases from the catalogue, stored as canonical names. */
+import type { CatalogService } from '../catalog/catalog.service.js';
+import { ApiError } from '../errors/api-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+
+export function canonicalModels(catalog: CatalogService, names: readonly string[], param: string): string[] {
+  const out = new Set<string>();
+  names.forEach((name, i) => {
+    let canonical: string;
+    try {
+      canonical = catalog.resolve(name).name;
+    } catch {
+      throw new ApiError(ErrorCode.InvalidValue, `Unknown model '${name}': allow-lists name models (or aliases) from the catalogue.`, `${param}[${i}]`);
+    }
+    out.add(canonical);
+  });
+  return [...out];
+}
