@@ -3,7 +3,7 @@
 // simulated vLLM pods) and prints how to call it. Ctrl-C drains and stops everything.
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, build, ensureDatabase, ensureServices, fail, installDependencies, migrate, step } from './lib/setup.mjs';
 
@@ -13,14 +13,22 @@ env.SWITCHYARD_REDIS_URL ??= 'redis://127.0.0.1:6379';
 env.SWITCHYARD_CONFIG_FILE ??= path.join(ROOT, 'config', 'switchyard.yaml');
 env.SWITCHYARD_PORT ??= '8080';
 
-// The bootstrap key is generated once per checkout and kept in .switchyard/ (git-ignored).
+// Local secrets are generated once per checkout and kept in .switchyard/ (git-ignored, mode 600):
+// the key pepper (keys are stored as HMAC-SHA256(pepper, key)), the platform-admin key (registered at
+// boot through SWITCHYARD_BOOTSTRAP_API_KEY) and, once the gateway runs, an inference key of a
+// "Default" organization created through the admin API.
 const stateDir = path.join(ROOT, '.switchyard');
 mkdirSync(stateDir, { recursive: true });
-const keyFile = path.join(stateDir, 'bootstrap-key');
-if (!env.SWITCHYARD_BOOTSTRAP_API_KEY) {
-  if (!existsSync(keyFile)) writeFileSync(keyFile, `sk-sy-${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
-  env.SWITCHYARD_BOOTSTRAP_API_KEY = readFileSync(keyFile, 'utf8').trim();
+function secretFile(name, make) {
+  const file = path.join(stateDir, name);
+  if (!existsSync(file)) writeFileSync(file, `${make()}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
 }
+env.SWITCHYARD_KEY_PEPPER ??= secretFile('key-pepper', () => randomBytes(32).toString('base64url'));
+// (.switchyard/bootstrap-key from earlier checkouts is the same kind of key: keep using it.)
+const legacyAdminKey = path.join(stateDir, 'bootstrap-key');
+if (!existsSync(path.join(stateDir, 'admin-key')) && existsSync(legacyAdminKey)) renameSync(legacyAdminKey, path.join(stateDir, 'admin-key'));
+env.SWITCHYARD_BOOTSTRAP_API_KEY ??= secretFile('admin-key', () => `sk-sy-${randomBytes(32).toString('base64url')}`);
 
 installDependencies();
 await ensureServices(env.SWITCHYARD_DATABASE_URL, env.SWITCHYARD_REDIS_URL);
@@ -56,12 +64,52 @@ for (let i = 0; !exited; i++) {
 }
 if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
 
-const key = env.SWITCHYARD_BOOTSTRAP_API_KEY;
+const adminKey = env.SWITCHYARD_BOOTSTRAP_API_KEY;
+const key = await ensureInferenceKey();
+
+/** Reuses .switchyard/api-key while it works; otherwise makes the Default organization a new one. */
+async function ensureInferenceKey() {
+  const keyFile = path.join(stateDir, 'api-key');
+  if (existsSync(keyFile)) {
+    const saved = readFileSync(keyFile, 'utf8').trim();
+    const res = await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${saved}` } });
+    if (res.ok) return saved;
+  }
+  const admin = async (method, route, body) => {
+    const res = await fetch(`${url}/admin/v1${route}`, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) {
+      child.kill('SIGTERM');
+      fail(`admin API ${method} ${route}: ${res.status} ${json.error?.message}; see ${logFile}`);
+    }
+    return json;
+  };
+  const orgFile = path.join(stateDir, 'org-id');
+  let orgId = existsSync(orgFile) ? readFileSync(orgFile, 'utf8').trim() : undefined;
+  if (orgId) {
+    const res = await fetch(`${url}/admin/v1/organizations/${orgId}`, { headers: { authorization: `Bearer ${adminKey}` } });
+    if (!res.ok) orgId = undefined;
+  }
+  if (!orgId) {
+    orgId = (await admin('POST', '/organizations', { name: 'Default', tier: 'standard' })).id;
+    writeFileSync(orgFile, `${orgId}\n`);
+  }
+  const created = await admin('POST', `/organizations/${orgId}/keys`, { name: 'quickstart', scopes: ['inference', 'files'] });
+  writeFileSync(keyFile, `${created.secret}\n`, { mode: 0o600 });
+  return created.secret;
+}
+
 process.stdout.write(`
 \x1b[32m✓ Switchyard is running at ${url}\x1b[0m
 
   OpenAI base URL   ${url}/v1
-  API key           ${key}
+  API key           ${key}   (organization "Default"; kept in .switchyard/api-key)
+  Admin key         ${adminKey}   (platform admin; kept in .switchyard/admin-key)
+  Admin API         ${url}/admin/v1   docs: ${url}/admin/docs
   Models            ${url}/v1/models   (llama-3.1-8b-instruct, alias fast-small; qwen3-0.6b; text-embedding-small)
   Health / metrics  ${url}/ready   ${url}/metrics
 
@@ -73,6 +121,13 @@ Try it:
     -d '{"model": "fast-small", "messages": [{"role": "user", "content": "Hello!"}], "stream": true}'
 
 Or with the openai SDK:  OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${key} node -e "..."
+
+Make an organization and a key for someone else:
+
+  curl ${url}/admin/v1/organizations -H "Authorization: Bearer ${adminKey}" \\
+    -H "Content-Type: application/json" -d '{"name": "Acme", "tier": "premium"}'
+  curl ${url}/admin/v1/organizations/<org id>/keys -H "Authorization: Bearer ${adminKey}" \\
+    -H "Content-Type: application/json" -d '{"name": "acme-prod", "allowed_models": ["fast-small"]}'
 
 Ctrl-C stops the gateway (in-flight streams drain first).
 `);

@@ -6,7 +6,7 @@ import { AdminGuard } from './admin/admin.guard.js';
 import { ApiKeysController } from './admin/api-keys.controller.js';
 import { AuditLogController } from './admin/audit-log.controller.js';
 import { OrganizationsController } from './admin/organizations.controller.js';
-import { ApiKeyHasher } from './auth/api-key.secret.js';
+import { ApiKeyHasher } from './auth/api-key.hasher.js';
 import { AuthInvalidationBus } from './auth/auth-invalidation.bus.js';
 import { AuthMetrics } from './auth/auth.metrics.js';
 import { AuthService } from './auth/auth.service.js';
@@ -27,6 +27,7 @@ import { LOGGER } from './observability/logger.js';
 import { MetricsService } from './observability/metrics.service.js';
 import { RedisService } from './redis/redis.service.js';
 import { PodPicker } from './routing/pod-picker.js';
+import { PromptService } from './prompt/prompt.service.js';
 import { ApiKeyRepository } from './tenancy/api-key.repository.js';
 import { ApiKeyService } from './tenancy/api-key.service.js';
 import { AuditLogRepository } from './tenancy/audit-log.repository.js';
@@ -71,6 +72,7 @@ export class AppModule {
         TenancyBootstrap,
         AdminGuard,
         RequestValidator,
+        PromptService,
         MetricsService,
         LifecycleService,
         InferencePipeline,

@@ -16,6 +16,7 @@ import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
 import { LifecycleService } from './edge/lifecycle.service.js';
 import { FleetService } from './fleet/fleet.service.js';
+import { PromptService } from './prompt/prompt.service.js';
 import { NestPinoLogger, createLogger } from './observability/logger.js';
 import { RedisService } from './redis/redis.service.js';
 
@@ -69,7 +70,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
   });
   const catalog = app.get(CatalogService);
   await catalog.init(config.catalogue);
-  await app.get(FleetService).start(catalog.listPools());
+  await Promise.all([app.get(PromptService).warm(catalog.listModels()), app.get(FleetService).start(catalog.listPools())]);
 
   await app.listen(config.port, config.host);
   const address = fastify.server.address();

@@ -135,7 +135,6 @@ function completeChat(
               tool_calls: toolCall
                 ? [{ id: c.tool!.id, type: 'function', function: { name: c.tool!.name, arguments: c.tool!.arguments } }]
                 : [],
-              reasoning_content: null,
             },
             logprobs: meta.logprobs >= 0 ? { content: c.plan.ids.map((_, t) => chatLogprob(ctx, c, t, meta.logprobs)), refusal: null } : null,
             finish_reason: finishReason(c, meta),
@@ -209,7 +208,7 @@ function chatLogprob(ctx: SimContext, c: Choice, t: number, k: number) {
   return { ...entry(id, lp.logprob), top_logprobs: lp.top.map((x) => entry(x.id, x.logprob)) };
 }
 
-function parseMessages(value: unknown): ChatMessage[] {
+export function parseMessages(value: unknown): ChatMessage[] {
   if (!Array.isArray(value) || value.length === 0) throw bad('messages must be a non-empty array', 'messages');
   for (const m of value) {
     if (!m || typeof m !== 'object' || typeof (m as ChatMessage).role !== 'string') {

@@ -18,8 +18,6 @@ export interface SimContext {
   readonly clock: Clock;
   readonly metrics: SimMetrics;
   readonly faults: FaultInjector;
-  /** Unix seconds at which the (simulated) model finished loading; the `created` of /v1/models. */
-  readonly startedAt: number;
   /** Set once a crash fault fired: nothing else may be written. */
   crashing: boolean;
   /** Kills the process abruptly, after flushing what was already written to `res`. */
@@ -50,7 +48,6 @@ export function createContext(config: SimConfig, clock: Clock = realClock): SimC
     clock,
     metrics,
     faults: new FaultInjector(config.faults, config.seed),
-    startedAt: Math.floor(Date.now() / 1000),
     crashing: false,
     crash(res) {
       if (ctx.crashing) return;

@@ -82,6 +82,15 @@ class GenerationRun {
 
   private submit(): void {
     if (this.closed || this.ctx.crashing) return;
+    try {
+      this.submitAll();
+    } catch (err) {
+      // Runs from a timer: an unexpected engine refusal must become a 500, not a process crash.
+      this.fail(new SimError(500, `Engine rejected the request: ${(err as Error).message}`, 'InternalServerError'));
+    }
+  }
+
+  private submitAll(): void {
     this.jobs.forEach((job, i) => {
       this.ctx.loop.submit({
         id: this.ids[i],

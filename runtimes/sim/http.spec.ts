@@ -72,6 +72,7 @@ describe('chat completions', () => {
     const request = { model: MODEL, messages: hi, max_tokens: 200, seed: 7 };
     const whole = await json('/v1/chat/completions', request);
     const chunks = await sse(await post('/v1/chat/completions', { ...request, stream: true, stream_options: { include_usage: true } }));
+    for (const chunk of chunks) assertMatchesSchema('CreateChatCompletionStreamResponse', chunk);
     const ids = new Set(chunks.map((c) => c.id));
     assert.equal(ids.size, 1);
     assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === MODEL && typeof c.created === 'number'));
@@ -94,7 +95,8 @@ describe('chat completions', () => {
   });
 
   it('streams n choices: a role chunk for each, then per-choice token chunks each ending with its finish_reason', async () => {
-    const chunks = await sse(await post('/v1/chat/completions', { messages: hi, n: 2, max_tokens: 4, stream: true }));
+    const chunks = await sse(await post('/v1/chat/completions', { messages: hi, n: 2, max_tokens: 4, stream: true, logprobs: true, top_logprobs: 2 }));
+    for (const chunk of chunks) assertMatchesSchema('CreateChatCompletionStreamResponse', chunk);
     assert.deepEqual(chunks.slice(0, 2).map((c) => [c.choices[0].index, c.choices[0].delta.role]), [[0, 'assistant'], [1, 'assistant']]);
     for (const index of [0, 1]) {
       const mine = chunks.slice(2).filter((c) => c.choices[0].index === index);
@@ -199,6 +201,7 @@ describe('tools and structured output', () => {
     const request = { messages: [{ role: 'user', content: 'Weather?' }], tools: [weather], tool_choice: 'required', seed: 9 };
     const whole = await json('/v1/chat/completions', request);
     const chunks = await sse(await post('/v1/chat/completions', { ...request, stream: true }));
+    for (const chunk of chunks) assertMatchesSchema('CreateChatCompletionStreamResponse', chunk);
     const deltas = chunks.slice(1).map((c) => c.choices[0]);
     const calls = deltas.filter((d) => d.delta.tool_calls).map((d) => d.delta.tool_calls[0]);
     assert.deepEqual(Object.keys(calls[0]).sort(), ['function', 'id', 'index', 'type']);
@@ -276,6 +279,34 @@ describe('completions and embeddings', () => {
     assert.equal(floats.length, 64);
     assert.ok(Math.abs(Math.hypot(...floats) - 1) < 1e-5);
     assert.equal(a.usage.prompt_tokens, ids.length + (await json('/tokenize', { prompt: 'gamma' })).count);
+  });
+});
+
+describe('KV cache pressure over HTTP', () => {
+  it('preempts and recomputes when the KV pool is full, and every stream still delivers all its tokens', async () => {
+    const small = await spawnSimPod({ model: MODEL, profile: 'zero', args: ['--kv-capacity-tokens', '2048', '--max-model-len', '1024'] });
+    try {
+      const streams = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const res = await fetch(`${small.baseUrl}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ messages: [{ role: 'user', content: `request ${i} `.repeat(40) }], max_tokens: 150, ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
+          });
+          return sse(res);
+        }),
+      );
+      for (const chunks of streams) {
+        assert.equal(chunks.at(-1)?.usage.completion_tokens, 150);
+        assert.equal(chunks.filter((c) => c.choices[0]?.delta.content !== undefined && c.choices[0].delta.role === undefined).length, 150);
+      }
+      const metrics = await (await fetch(`${small.baseUrl}/metrics`)).text();
+      const preemptions = Number(/^vllm:num_preemptions_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1]);
+      assert.ok(preemptions > 0, `preemptions: ${preemptions}`);
+      assert.match(metrics, /^vllm:generation_tokens_total\{[^}]*\} 2400$/m);
+    } finally {
+      await small.stop();
+    }
   });
 });
 

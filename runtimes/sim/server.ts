@@ -4,14 +4,14 @@
  * FastAPI ({"detail":"Not Found"}).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { handleChat } from './chat.js';
+import { handleChat, parseMessages } from './chat.js';
 import { handleCompletions } from './completions.js';
 import type { SimContext } from './context.js';
 import { handleEmbeddings } from './embeddings.js';
 import { SimError } from './errors.js';
 import { readBody, sendError, sendJson, uuidHex } from './http.js';
 import { bad, checkModel, optBool, optObject, type Body } from './params.js';
-import type { ChatMessage, ChatTool } from '../../src/prompt/tokenizer.js';
+import type { ChatTool } from '../../src/prompt/tokenizer.js';
 
 /** The vLLM release whose API the simulator imitates (reported by GET /version). */
 export const SIM_VLLM_VERSION = '0.19.1+sim';
@@ -101,13 +101,14 @@ function methodNotAllowed(res: ServerResponse): void {
 /** vLLM's ModelList / ModelCard / ModelPermission. */
 function models(ctx: SimContext) {
   const { model, maxModelLen } = ctx.config;
+  const created = Math.floor(Date.now() / 1000); // vLLM stamps cards per request
   return {
     object: 'list',
     data: [
       {
         id: model,
         object: 'model',
-        created: ctx.startedAt,
+        created,
         owned_by: 'vllm',
         root: model,
         parent: null,
@@ -116,7 +117,7 @@ function models(ctx: SimContext) {
           {
             id: `modelperm-${uuidHex()}`,
             object: 'model_permission',
-            created: ctx.startedAt,
+            created,
             allow_create_engine: false,
             allow_sampling: true,
             allow_logprobs: true,
@@ -139,11 +140,17 @@ function tokenize(ctx: SimContext, res: ServerResponse, body: Body): void {
   let tokens: number[];
   if (Array.isArray(body.messages)) {
     if (body.prompt !== undefined) throw bad("Only one of 'prompt' or 'messages' should be provided.");
-    const prompt = ctx.tokenizer.applyChatTemplate(body.messages as ChatMessage[], {
-      tools: Array.isArray(body.tools) ? (body.tools as ChatTool[]) : undefined,
-      addGenerationPrompt: optBool(body, 'add_generation_prompt') ?? true,
-      templateKwargs: optObject(body, 'chat_template_kwargs'),
-    });
+    let prompt: string;
+    try {
+      prompt = ctx.tokenizer.applyChatTemplate(parseMessages(body.messages), {
+        tools: Array.isArray(body.tools) ? (body.tools as ChatTool[]) : undefined,
+        addGenerationPrompt: optBool(body, 'add_generation_prompt') ?? true,
+        templateKwargs: optObject(body, 'chat_template_kwargs'),
+      });
+    } catch (err) {
+      if (err instanceof SimError) throw err;
+      throw bad(`Error rendering the chat template: ${(err as Error).message}`);
+    }
     tokens = ctx.tokenizer.encode(prompt, { addSpecialTokens: optBool(body, 'add_special_tokens') ?? false });
   } else if (typeof body.prompt === 'string') {
     tokens = ctx.tokenizer.encode(body.prompt, { addSpecialTokens: optBool(body, 'add_special_tokens') ?? true });

@@ -27,7 +27,10 @@ export function validationApiError(errors: ValidationError[]): ApiError {
   const constraints = error.constraints!;
   if (constraints.whitelistValidation) return new ApiError(ErrorCode.UnsupportedParameter, `Unrecognized request argument supplied: ${param}`, param);
   if (error.value === undefined) return new ApiError(ErrorCode.MissingRequiredParameter, `Missing required parameter: '${param}'.`, param);
-  return new ApiError(ErrorCode.InvalidValue, Object.values(constraints)[0]!, param);
+  // Report the type check (isInt, isString, isIn…) before range checks: "limit must be an integer" beats "…not greater than 100" for "abc".
+  const names = Object.keys(constraints);
+  const first = names.find((n) => n.startsWith('is')) ?? names[0]!;
+  return new ApiError(ErrorCode.InvalidValue, constraints[first]!, param);
 }
 
 @Injectable()

@@ -2,10 +2,9 @@
  * API key secrets: `sk-sy-` + 43 base62 characters (256 random bits). The database holds only
  * HMAC-SHA256(pepper, key) and a display prefix. Authentication looks a key up by that hash alone, so a
  * wrong key costs the same whether or not its first characters match a real key's prefix.
+ * (No imports from config: config validates the bootstrap key with API_KEY_FORMAT.)
  */
-import { createHmac, randomInt } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { randomInt } from 'node:crypto';
 
 export const API_KEY_PREFIX = 'sk-sy-';
 /** What the gateway accepts (generated keys are 43 base62 characters; a configured bootstrap key may be base64url). */
@@ -24,18 +23,4 @@ export function generateApiKey(): string {
 /** The part of a key that may be shown, stored in clear and logged: `sk-sy-` + 8 characters. */
 export function displayPrefix(key: string): string {
   return key.slice(0, API_KEY_PREFIX.length + DISPLAY_CHARS);
-}
-
-@Injectable()
-export class ApiKeyHasher {
-  private readonly pepper: Buffer;
-
-  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'keyPepper'>) {
-    this.pepper = Buffer.from(config.keyPepper, 'utf8');
-  }
-
-  /** Hex HMAC-SHA256 of the whole key: the only form in which a key is stored or looked up. */
-  hash(key: string): string {
-    return createHmac('sha256', this.pepper).update(key).digest('hex');
-  }
 }

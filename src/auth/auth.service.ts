@@ -9,7 +9,8 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
-import { API_KEY_FORMAT, ApiKeyHasher, displayPrefix } from './api-key.secret.js';
+import { ApiKeyHasher } from './api-key.hasher.js';
+import { API_KEY_FORMAT, displayPrefix } from './api-key.secret.js';
 import { AuthMetrics, type AuthRejection } from './auth.metrics.js';
 import { CredentialRepository, type StoredCredential } from './credential.repository.js';
 import { KeyUsageRecorder } from './key-usage.recorder.js';

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { API_KEY_FORMAT } from '../auth/api-key.secret.js';
+import { TOKENIZER_IDS } from '../prompt/tokenizer.js';
 
 export type RuntimeKind = 'sim' | 'vllm' | 'trtllm';
 
@@ -62,6 +63,15 @@ export interface AppConfig {
   /** In-process principal cache in front of the api_keys table; invalidated over Redis pub/sub. */
   auth: { cacheTtlMs: number; negativeCacheTtlMs: number; cacheMaxEntries: number };
   bodyLimitBytes: number;
+  /** Prompt processing: when to tokenize off the event loop, and request-shape limits against abuse. */
+  prompt: {
+    offloadBytes: number;
+    workers: number;
+    maxMessages: number;
+    maxMessageChars: number;
+    maxTools: number;
+    maxSchemaDepth: number;
+  };
   shutdownGraceMs: number;
   upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number };
   catalogue: CatalogueConfig;
@@ -111,7 +121,7 @@ const catalogueSchema = {
           pool: { type: 'string' },
           contextWindow: { type: 'integer', minimum: 1 },
           maxOutputTokens: { type: 'integer', minimum: 1 },
-          tokenizer: { type: 'string' },
+          tokenizer: { enum: TOKENIZER_IDS },
           inputPricePerMTok: { type: 'number', minimum: 0, default: 0 },
           outputPricePerMTok: { type: 'number', minimum: 0, default: 0 },
           capabilities: { type: 'object', additionalProperties: { type: 'boolean' }, default: {} },
@@ -232,6 +242,14 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
       cacheMaxEntries: intSetting(env, 'SWITCHYARD_AUTH_CACHE_MAX_ENTRIES', 100_000, 1, 10_000_000),
     },
     bodyLimitBytes: intSetting(env, 'SWITCHYARD_BODY_LIMIT_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    prompt: {
+      offloadBytes: intSetting(env, 'SWITCHYARD_PROMPT_OFFLOAD_BYTES', 32 * 1024, 0, 1024 * 1024 * 1024),
+      workers: intSetting(env, 'SWITCHYARD_PROMPT_WORKERS', 1, 1, 64),
+      maxMessages: intSetting(env, 'SWITCHYARD_MAX_MESSAGES', 2048, 1, 100_000),
+      maxMessageChars: intSetting(env, 'SWITCHYARD_MAX_MESSAGE_CHARS', 4 * 1024 * 1024, 1, 256 * 1024 * 1024),
+      maxTools: intSetting(env, 'SWITCHYARD_MAX_TOOLS', 128, 0, 10_000),
+      maxSchemaDepth: intSetting(env, 'SWITCHYARD_MAX_SCHEMA_DEPTH', 10, 1, 100),
+    },
     shutdownGraceMs: intSetting(env, 'SWITCHYARD_SHUTDOWN_GRACE_MS', 30_000, 0, 600_000),
     upstream: {
       connectTimeoutMs: intSetting(env, 'SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS', 2_000, 1, 60_000),

@@ -8,6 +8,7 @@ export enum ErrorCode {
   InvalidRequest = 'invalid_request_error',
   InvalidValue = 'invalid_value',
   MissingRequiredParameter = 'missing_required_parameter',
+  UnknownParameter = 'unknown_parameter',
   UnsupportedParameter = 'unsupported_parameter',
   UnsupportedValue = 'unsupported_value',
   ContextLengthExceeded = 'context_length_exceeded',
@@ -62,6 +63,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.InvalidRequest:
     case ErrorCode.InvalidValue:
     case ErrorCode.MissingRequiredParameter:
+    case ErrorCode.UnknownParameter:
     case ErrorCode.UnsupportedParameter:
     case ErrorCode.UnsupportedValue:
     case ErrorCode.ContextLengthExceeded:

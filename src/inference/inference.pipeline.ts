@@ -16,6 +16,8 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { LOGGER } from '../observability/logger.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import { PromptService } from '../prompt/prompt.service.js';
+import { assertSupported } from '../validation/capabilities.js';
 import { RequestValidator } from '../validation/request-validator.js';
 import { sendError } from '../edge/error-response.js';
 import { relaySse } from './sse-relay.js';
@@ -35,6 +37,8 @@ interface RequestRecord {
   principal?: Principal;
   model?: CatalogModel;
   stream: boolean;
+  /** Our exact count, compared with the runtime's at the end. */
+  promptTokens?: number;
   pod?: string;
   status: number;
   ttftMs?: number;
@@ -49,6 +53,7 @@ export class InferencePipeline {
     private readonly auth: AuthService,
     private readonly validator: RequestValidator,
     private readonly catalog: CatalogService,
+    private readonly prompt: PromptService,
     private readonly dispatcher: DispatcherService,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: MetricsService,
@@ -82,15 +87,20 @@ export class InferencePipeline {
       if (model.kind !== ENDPOINT_KIND[endpoint]) {
         throw new ApiError(ErrorCode.UnsupportedValue, `The model \`${body.model}\` does not support this endpoint.`, 'model');
       }
+      assertSupported(endpoint, body, model);
       record.model = model;
 
-      // (prompt processing, safety, quota and scheduling stages go here)
+      // 4. prompt: exact prompt tokens with the model's template and tokenizer; context-window check
+      const plan = await this.prompt.plan(endpoint, body, model, (req.body as Buffer).length);
+      record.promptTokens = plan.promptTokens;
 
-      // 4. dispatch: pick a pod, send, retry once on another pod before the first byte
+      // (safety, quota and scheduling stages go here)
+
+      // 5. dispatch: pick a pod, send, retry once on another pod before the first byte
       const result = await this.dispatcher.dispatch({
         model,
         endpoint,
-        body,
+        body: plan.body,
         stream: record.stream,
         requestId: req.id,
         signal: abort.signal,
@@ -99,7 +109,7 @@ export class InferencePipeline {
       release = result.release;
       record.pod = result.pod.id;
 
-      // 5. respond: JSON as is (with the client's model name), or relay the stream
+      // 6. respond: JSON as is (with the client's model name), or relay the stream
       if (result.kind === 'json') {
         result.json.model = body.model;
         record.usage = result.json.usage as Usage | undefined;
@@ -136,7 +146,7 @@ export class InferencePipeline {
     } finally {
       release?.();
       this.lifecycle.end();
-      // 6. finalize: metrics and the access log (metering and quota reconciliation join here)
+      // 7. finalize: metrics and the access log (metering and quota reconciliation join here)
       this.finalize(record);
     }
   }
@@ -154,6 +164,11 @@ export class InferencePipeline {
       this.metrics.tokens.inc({ model, kind: 'completion' }, r.usage.completion_tokens ?? 0);
       const cached = r.usage.prompt_tokens_details?.cached_tokens ?? 0;
       if (cached) this.metrics.tokens.inc({ model, kind: 'cached' }, cached);
+      // A mismatch means the catalogue's tokenizer or chat template is wrong for this model.
+      if (r.promptTokens !== undefined && r.usage.prompt_tokens !== r.promptTokens) {
+        this.metrics.promptTokenMismatch.inc({ model });
+        this.logger.warn({ requestId: r.requestId, model, ours: r.promptTokens, runtime: r.usage.prompt_tokens }, 'prompt token count differs from the runtime');
+      }
     }
     this.logger.info(
       {
@@ -167,7 +182,7 @@ export class InferencePipeline {
         status,
         durationMs: Math.round(seconds * 1000 * 10) / 10,
         ttftMs: r.ttftMs === undefined ? undefined : Math.round(r.ttftMs * 10) / 10,
-        promptTokens: r.usage?.prompt_tokens,
+        promptTokens: r.usage?.prompt_tokens ?? r.promptTokens,
         completionTokens: r.usage?.completion_tokens,
         error: r.error?.code,
       },

@@ -48,6 +48,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly promptTokenMismatch = new Counter({
+    name: 'switchyard_prompt_token_mismatch_total',
+    help: "Requests whose prompt token count from the runtime differs from ours (the catalogue's tokenizer or template is wrong for the model).",
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
   readonly inFlight = new Gauge({
     name: 'switchyard_requests_in_flight',
     help: 'Inference requests being processed now.',

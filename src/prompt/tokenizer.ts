@@ -126,7 +126,8 @@ function tokenContent(value: TokenizerConfig['bos_token']): string | null {
  * growing conversation only pays for its new message; the pure-JS BPE costs ~2–3 µs per token.
  */
 const SEGMENT_MIN_CHARS = 256;
-const SEGMENT_CACHE_MAX_CHARS = 32 * 1024 * 1024;
+// ~8 M chars of text plus their ids: at most a few tens of MB per tokenizer instance (per thread).
+const SEGMENT_CACHE_MAX_CHARS = 8 * 1024 * 1024;
 const PIECEWISE_MIN_CHARS = 2048;
 
 class SegmentCache {

@@ -1,7 +1,7 @@
 /**
- * vLLM's OpenAI-compatible server (and runtimes/sim, which speaks it). vLLM reports errors as
- * {"object":"error","message","type","param","code":<http status>} (older and current servers) or
- * nested under "error" (newer ones); both are read here and re-issued as OpenAI error objects.
+ * vLLM's OpenAI-compatible server (and runtimes/sim, which speaks it). vLLM ≥ 0.10.1 reports errors as
+ * {"error": {"message","type","param","code":<http status>}}; older servers sent the same fields flat with
+ * "object":"error". Both are read here and re-issued as OpenAI error objects.
  */
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';

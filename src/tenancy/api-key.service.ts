@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { ApiKeyHasher, displayPrefix, generateApiKey } from '../auth/api-key.secret.js';
+import { ApiKeyHasher } from '../auth/api-key.hasher.js';
+import { displayPrefix, generateApiKey } from '../auth/api-key.secret.js';
 import { AuthInvalidationBus } from '../auth/auth-invalidation.bus.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import { ApiError } from '../errors/api-error.js';

@@ -1,47 +1,169 @@
+/**
+ * Validation tests built from the spec: for every top-level request field of OpenAI's three request
+ * schemas that carries a checkable constraint (range, enum, type), one value that passes and one that
+ * fails with status 400, type invalid_request_error, code and the exact param. Then the cross-field
+ * rules and limits the schema cannot express.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { AppConfig } from '../config/config.js';
 import { ApiError } from '../errors/api-error.js';
+import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import openaiRequests from './openai-requests.json' with { type: 'json' };
 import { RequestValidator, toParam } from './request-validator.js';
 
-const validator = new RequestValidator();
-const chat = (extra: Record<string, unknown>) => JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra });
+type Schema = Record<string, any>;
+const spec = openaiRequests as unknown as { components: { schemas: Record<string, Schema> } };
+const limits: AppConfig['prompt'] = { offloadBytes: 0, workers: 1, maxMessages: 8, maxMessageChars: 1000, maxTools: 2, maxSchemaDepth: 3 };
+const validator = new RequestValidator({ prompt: limits } as AppConfig);
 
-function rejects(raw: string, code: string, param: string | null, endpoint: 'chat.completions' | 'completions' | 'embeddings' = 'chat.completions') {
+const BASE: Record<InferenceEndpoint, Record<string, unknown>> = {
+  'chat.completions': { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
+  completions: { model: 'm', prompt: 'hi' },
+  embeddings: { model: 'm', input: 'hi' },
+};
+const ROOT: Record<InferenceEndpoint, string> = { 'chat.completions': 'CreateChatCompletionRequest', completions: 'CreateCompletionRequest', embeddings: 'CreateEmbeddingRequest' };
+/** Fields whose passing value needs a companion field. */
+const COMPANIONS: Record<string, Record<string, unknown>> = { top_logprobs: { logprobs: true }, stream_options: { stream: true } };
+/** Fields checked by dedicated cases below (structure, not a scalar constraint). */
+const SKIP = new Set(['model', 'messages', 'prompt', 'input', 'tools', 'tool_choice', 'functions', 'function_call', 'stream_options']);
+
+function resolve(schema: Schema | undefined): Schema | undefined {
+  if (!schema) return undefined;
+  if (schema.$ref) return resolve(spec.components.schemas[schema.$ref.split('/').pop()]);
+  const branches = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  if (branches) {
+    const nonNull = branches.filter((b) => b.type !== 'null');
+    if (nonNull.length === 1) return resolve(nonNull[0]);
+  }
+  return schema;
+}
+
+function topLevel(name: string): Map<string, Schema> {
+  const out = new Map<string, Schema>();
+  const collect = (s: Schema | undefined) => {
+    if (!s) return;
+    if (s.$ref) return collect(spec.components.schemas[s.$ref.split('/').pop()]);
+    for (const [k, v] of Object.entries(s.properties ?? {})) out.set(k, v as Schema);
+    for (const part of s.allOf ?? []) collect(part);
+  };
+  collect(spec.components.schemas[name]);
+  return out;
+}
+
+interface Case {
+  field: string;
+  pass: unknown;
+  fail: unknown;
+}
+
+function casesFor(endpoint: InferenceEndpoint): Case[] {
+  const cases: Case[] = [];
+  for (const [field, raw] of topLevel(ROOT[endpoint])) {
+    if (SKIP.has(field)) continue;
+    const s = resolve(raw);
+    if (!s) continue;
+    if ((s.type === 'number' || s.type === 'integer') && (s.minimum !== undefined || s.maximum !== undefined)) {
+      // Bounds beyond 2^53 (seed's int64 range) cannot be stepped over in a JSON number.
+      const exact = (n: number | undefined) => n !== undefined && Number.isSafeInteger(Math.trunc(n));
+      if (exact(s.maximum)) cases.push({ field, pass: s.maximum, fail: s.maximum + 1 });
+      if (exact(s.minimum)) cases.push({ field, pass: s.minimum, fail: s.minimum - 1 });
+    } else if (Array.isArray(s.enum) && typeof s.enum[0] === 'string') {
+      cases.push({ field, pass: s.enum[0], fail: 'no-such-value' });
+    } else if (s.type === 'boolean') {
+      cases.push({ field, pass: true, fail: 'yes' });
+    } else if (s.type === 'integer') {
+      cases.push({ field, pass: 1, fail: 1.5 });
+    } else if (s.type === 'string' && !s.enum) {
+      cases.push({ field, pass: 'x', fail: 42 });
+    }
+  }
+  return cases;
+}
+
+function rejects(endpoint: InferenceEndpoint, body: unknown, code: string, param: string | null) {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
   assert.throws(
+
     () => validator.parse(endpoint, raw),
-    (err: unknown) => err instanceof ApiError && err.status === 400 && err.code === code && err.param === param,
-    `${raw.slice(0, 80)} → ${code} ${param}`,
+    (err: unknown) => {
+      assert.ok(err instanceof ApiError, String(err));
+      assert.equal(err.status, 400, raw);
+      assert.equal(err.type, 'invalid_request_error');
+      assert.equal(err.code, code, `${raw.slice(0, 160)}: ${err.message}`);
+      assert.equal(err.param, param, `${raw.slice(0, 160)}: ${err.message}`);
+      return true;
+    },
+    `expected ${raw.slice(0, 200)} to be rejected`,
   );
 }
 
-describe('request validation', () => {
+describe('request validation from the OpenAI spec', () => {
+  for (const endpoint of ['chat.completions', 'completions', 'embeddings'] as const) {
+    const cases = casesFor(endpoint);
+    it(`${endpoint}: each constrained field has a passing and a failing value (${cases.length} constraints)`, () => {
+      assert.ok(cases.length >= (endpoint === 'embeddings' ? 2 : 10), `found ${cases.length} constraints`);
+      for (const c of cases) {
+        const companions = COMPANIONS[c.field] ?? {};
+        validator.parse(endpoint, JSON.stringify({ ...BASE[endpoint], ...companions, [c.field]: c.pass }));
+        rejects(endpoint, { ...BASE[endpoint], ...companions, [c.field]: c.fail }, 'invalid_value', c.field);
+      }
+    });
+  }
+
   it('turns JSON pointers into OpenAI param paths', () => {
     assert.equal(toParam('/messages/2/content'), 'messages[2].content');
     assert.equal(toParam('', 'model'), 'model');
     assert.equal(toParam('/tools/0/function', 'name'), 'tools[0].function.name');
   });
 
-  it('accepts valid requests and passes unknown fields through', () => {
-    const body = validator.parse('chat.completions', chat({ temperature: 0.5, stop: ['a', 'b'], top_k: 5 }));
-    assert.equal(body.top_k, 5);
-    validator.parse('completions', JSON.stringify({ model: 'm', prompt: [1, 2, 3] }));
-    validator.parse('embeddings', JSON.stringify({ model: 'm', input: ['a', 'b'] }));
+  it('rejects malformed bodies and names nested params', () => {
+    const chat = BASE['chat.completions'];
+    rejects('chat.completions', '{"model":', 'invalid_json', null);
+    rejects('chat.completions', '[]', 'invalid_request_error', null);
+    rejects('chat.completions', { messages: chat.messages }, 'missing_required_parameter', 'model');
+    rejects('chat.completions', { model: 'm' }, 'missing_required_parameter', 'messages');
+    rejects('chat.completions', { ...chat, messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 3 }] }, 'invalid_value', 'messages[1].content');
+    rejects('chat.completions', { ...chat, messages: [{ role: 'wizard', content: 'x' }] }, 'invalid_value', 'messages[0].role');
+    rejects('chat.completions', { ...chat, stop: ['a', 'b', 'c', 'd', 'e'] }, 'invalid_value', 'stop');
+    rejects('chat.completions', { ...chat, tools: [{ type: 'function', function: { name: 'f', parameters: 'nope' } }] }, 'invalid_value', 'tools[0].function.parameters');
+    rejects('completions', { model: 'm', prompt: { text: 'x' } }, 'invalid_value', 'prompt');
+    rejects('embeddings', { model: 'm', input: 5 }, 'invalid_value', 'input');
+    rejects('embeddings', { model: 'm', input: 'x', encoding_format: 'hex' }, 'invalid_value', 'encoding_format');
   });
 
-  it('rejects each malformed field with its param', () => {
-    rejects('{"model":', 'invalid_json', null);
-    rejects('[]', 'invalid_request_error', null);
-    rejects(JSON.stringify({ messages: [] }), 'missing_required_parameter', 'model');
-    rejects(chat({ temperature: 2.5 }), 'invalid_value', 'temperature');
-    rejects(chat({ top_p: -1 }), 'invalid_value', 'top_p');
-    rejects(chat({ n: 0 }), 'invalid_value', 'n');
-    rejects(chat({ max_tokens: 0 }), 'invalid_value', 'max_tokens');
-    rejects(chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'invalid_value', 'stop');
-    rejects(chat({ messages: [{ role: 'wizard', content: 'x' }] }), 'invalid_value', 'messages[0].role');
-    rejects(chat({ messages: [{ content: 'x' }] }), 'missing_required_parameter', 'messages[0].role');
-    rejects(chat({ stream_options: { include_usage: true } }), 'invalid_value', 'stream_options');
-    rejects(chat({ top_logprobs: 3 }), 'invalid_value', 'top_logprobs');
-    rejects(chat({ tools: [{ type: 'function', function: { name: 'bad name!' } }] }), 'invalid_value', 'tools[0].function.name');
-    rejects(JSON.stringify({ model: 'm', input: 5 }), 'invalid_value', 'input', 'embeddings');
+  it('rejects unknown top-level fields but passes vLLM extensions through', () => {
+    const chat = BASE['chat.completions'];
+    rejects('chat.completions', { ...chat, temprature: 0.5 }, 'unknown_parameter', 'temprature');
+    assert.equal(validator.parse('chat.completions', JSON.stringify({ ...chat, top_k: 5, ignore_eos: true })).top_k, 5);
+  });
+
+  it('enforces the rules across fields', () => {
+    const chat = BASE['chat.completions'];
+    const tool = { type: 'function', function: { name: 'get', parameters: { type: 'object', properties: { a: { type: 'string' } } } } };
+    rejects('chat.completions', { ...chat, stream_options: { include_usage: true } }, 'invalid_value', 'stream_options');
+    rejects('chat.completions', { ...chat, top_logprobs: 2 }, 'invalid_value', 'top_logprobs');
+    rejects('chat.completions', { ...chat, tool_choice: 'required' }, 'invalid_value', 'tool_choice');
+    rejects('chat.completions', { ...chat, tools: [tool], tool_choice: { type: 'function', function: { name: 'other' } } }, 'invalid_value', 'tool_choice.function.name');
+    rejects('chat.completions', { ...chat, tools: [tool, tool] }, 'invalid_value', 'tools[1].function.name');
+    rejects('chat.completions', { ...chat, tools: [{ ...tool, function: { name: 'bad', parameters: { type: 'objectt' } } }] }, 'invalid_value', 'tools[0].function.parameters');
+    rejects(
+      'chat.completions',
+      { ...chat, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'nope' } } } } } },
+      'invalid_value',
+      'response_format.json_schema.schema',
+    );
+    validator.parse('chat.completions', JSON.stringify({ ...chat, tools: [tool], tool_choice: { type: 'function', function: { name: 'get' } } }));
+  });
+
+  it('enforces limits against abuse', () => {
+    const chat = BASE['chat.completions'];
+    const tool = (name: string) => ({ type: 'function', function: { name } });
+    rejects('chat.completions', { ...chat, messages: Array.from({ length: 9 }, () => ({ role: 'user', content: 'x' })) }, 'invalid_value', 'messages');
+    rejects('chat.completions', { ...chat, messages: [{ role: 'user', content: 'x'.repeat(1001) }] }, 'invalid_value', 'messages[0].content');
+    rejects('chat.completions', { ...chat, tools: [tool('a'), tool('b'), tool('c')] }, 'invalid_value', 'tools');
+    let deep: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 6; i++) deep = { type: 'object', properties: { x: deep } };
+    rejects('chat.completions', { ...chat, tools: [{ type: 'function', function: { name: 'd', parameters: deep } }] }, 'invalid_value', 'tools[0].function.parameters');
   });
 });

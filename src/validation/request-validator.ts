@@ -1,15 +1,47 @@
 /**
- * Parses and validates inference request bodies. Errors name the exact `param` the way OpenAI does
- * (`messages[2].content`).
+ * Parses and validates inference request bodies against OpenAI's own request schemas
+ * (openai-requests.json, generated from the official spec), then the cross-field rules the schema
+ * cannot say. Errors name the exact `param` the way OpenAI does (`messages[2].content`).
+ *
+ * Unknown top-level fields: OpenAI rejects them ("Unrecognized request argument supplied"); so do we,
+ * except vLLM's documented sampling extensions (VLLM_EXTENSIONS), which are passed to the runtime.
  */
-import { Injectable } from '@nestjs/common';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Inject, Injectable } from '@nestjs/common';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
-import { chatCompletionSchema, completionSchema, embeddingSchema } from './request.schemas.js';
 
 export type RequestBody = Record<string, unknown> & { model: string };
+
+import openaiRequests from './openai-requests.json' with { type: 'json' };
+
+const spec = openaiRequests as unknown as {
+  properties: Record<string, string[]>;
+  components: { schemas: Record<string, object> };
+};
+
+const ROOT_SCHEMA: Record<InferenceEndpoint, string> = {
+  'chat.completions': 'CreateChatCompletionRequest',
+  completions: 'CreateCompletionRequest',
+  embeddings: 'CreateEmbeddingRequest',
+};
+
+/** vLLM request extensions accepted on top of OpenAI's fields (vLLM docs: "Extra parameters"). */
+export const VLLM_EXTENSIONS: Record<InferenceEndpoint, readonly string[]> = {
+  'chat.completions': [
+    'top_k', 'min_p', 'repetition_penalty', 'length_penalty', 'ignore_eos', 'min_tokens', 'stop_token_ids',
+    'skip_special_tokens', 'spaces_between_special_tokens', 'include_stop_str_in_output', 'truncate_prompt_tokens',
+    'echo', 'add_generation_prompt', 'continue_final_message', 'add_special_tokens', 'chat_template_kwargs',
+  ],
+  completions: [
+    'top_k', 'min_p', 'repetition_penalty', 'length_penalty', 'ignore_eos', 'min_tokens', 'stop_token_ids',
+    'skip_special_tokens', 'spaces_between_special_tokens', 'include_stop_str_in_output', 'truncate_prompt_tokens',
+    'add_special_tokens',
+  ],
+  embeddings: ['truncate_prompt_tokens', 'add_special_tokens'],
+};
 
 /** "/messages/2/content" → "messages[2].content" */
 export function toParam(instancePath: string, extra?: string): string {
@@ -18,56 +50,67 @@ export function toParam(instancePath: string, extra?: string): string {
   return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
-/** The most specific error: anyOf/nullable wrappers report several; prefer the deepest path. */
+/** The most specific error: oneOf/anyOf branches each report one; the deepest path is the real culprit. */
 function pickError(errors: ErrorObject[]): ErrorObject {
-  return errors.reduce((best, e) => (e.instancePath.length > best.instancePath.length ? e : best), errors[0]!);
+  const depth = (e: ErrorObject) => e.instancePath.split('/').length + (e.keyword === 'required' ? 1 : 0);
+  return errors.reduce((best, e) => (depth(e) > depth(best) ? e : best), errors[0]!);
 }
 
-function describe(error: ErrorObject, param: string): ApiError {
+function describe(error: ErrorObject): ApiError {
+  const param = toParam(error.instancePath) || null;
+  const where = param ? `'${param}'` : 'the request body';
   switch (error.keyword) {
     case 'required': {
-      const missing = (error.params as { missingProperty: string }).missingProperty;
-      const name = toParam(error.instancePath, missing);
+      const name = toParam(error.instancePath, (error.params as { missingProperty: string }).missingProperty);
       return new ApiError(ErrorCode.MissingRequiredParameter, `Missing required parameter: '${name}'.`, name);
     }
     case 'type':
-      return new ApiError(ErrorCode.InvalidValue, `Invalid type for '${param}': expected ${(error.params as { type: string }).type}.`, param);
-    case 'minimum':
-    case 'maximum':
-    case 'exclusiveMinimum':
-    case 'exclusiveMaximum':
-      return new ApiError(ErrorCode.InvalidValue, `Invalid '${param}': ${error.message}.`, param);
+      return new ApiError(ErrorCode.InvalidValue, `Invalid type for ${where}: expected ${(error.params as { type: string }).type}.`, param);
     case 'enum':
-    case 'const':
-      return new ApiError(
-        ErrorCode.InvalidValue,
-        `Invalid value for '${param}': expected one of ${JSON.stringify((error.params as { allowedValues?: unknown[] }).allowedValues ?? (error.params as { allowedValue?: unknown }).allowedValue)}.`,
-        param,
-      );
+    case 'const': {
+      const allowed = (error.params as { allowedValues?: unknown[]; allowedValue?: unknown }).allowedValues ?? [(error.params as { allowedValue?: unknown }).allowedValue];
+      return new ApiError(ErrorCode.InvalidValue, `Invalid value for ${where}: expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}.`, param);
+    }
     default:
-      return new ApiError(ErrorCode.InvalidValue, `Invalid '${param}': ${error.message}.`, param);
+      return new ApiError(ErrorCode.InvalidValue, `Invalid value for ${where}: ${error.message}.`, param);
   }
+}
+
+function depthOf(value: unknown): number {
+  if (!value || typeof value !== 'object') return 0;
+  let max = 0;
+  for (const child of Object.values(value)) max = Math.max(max, depthOf(child));
+  return max + 1;
 }
 
 @Injectable()
 export class RequestValidator {
   private readonly validators: Record<InferenceEndpoint, ValidateFunction>;
+  private readonly known: Record<InferenceEndpoint, Set<string>>;
+  /** Compiles user-supplied JSON Schemas (tool parameters, response_format) only to check them. */
+  private readonly schemaChecker = new Ajv2020({ strict: false, validateSchema: true, addUsedSchema: false });
+  private readonly limits: AppConfig['prompt'];
 
-  constructor() {
-    const ajv = new Ajv({ allErrors: false, strict: false });
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.limits = config.prompt;
+    const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false });
+    ajv.addKeyword({ keyword: 'discriminator' });
+    ajv.addSchema({ $id: 'openai', components: spec.components });
+    const compile = (name: string) => ajv.compile({ $ref: `openai#/components/schemas/${name}` });
     this.validators = {
-      'chat.completions': ajv.compile(chatCompletionSchema),
-      completions: ajv.compile(completionSchema),
-      embeddings: ajv.compile(embeddingSchema),
+      'chat.completions': compile(ROOT_SCHEMA['chat.completions']),
+      completions: compile(ROOT_SCHEMA.completions),
+      embeddings: compile(ROOT_SCHEMA.embeddings),
     };
+    const known = (e: InferenceEndpoint) => new Set([...spec.properties[ROOT_SCHEMA[e]]!, ...VLLM_EXTENSIONS[e]]);
+    this.known = { 'chat.completions': known('chat.completions'), completions: known('completions'), embeddings: known('embeddings') };
   }
 
   /** `raw` is the unparsed body: parsing here gives malformed JSON the same error shape as the rest. */
   parse(endpoint: InferenceEndpoint, raw: Buffer | string | undefined): RequestBody {
     let body: unknown;
-    const text = raw === undefined ? '' : raw.toString();
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(raw === undefined ? '' : raw.toString());
     } catch (err) {
       throw new ApiError(
         ErrorCode.InvalidJson,
@@ -77,18 +120,67 @@ export class RequestValidator {
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new ApiError(ErrorCode.InvalidRequest, 'The request body must be a JSON object.');
     }
-    const validate = this.validators[endpoint];
-    if (!validate(body)) {
-      const error = pickError(validate.errors!);
-      throw describe(error, toParam(error.instancePath) || 'body');
+    for (const key of Object.keys(body)) {
+      if (!this.known[endpoint].has(key)) throw new ApiError(ErrorCode.UnknownParameter, `Unrecognized request argument supplied: ${key}`, key);
     }
+    const validate = this.validators[endpoint];
+    if (!validate(body)) throw describe(pickError(validate.errors!));
     const request = body as RequestBody;
+    if (endpoint === 'chat.completions') this.checkChat(request);
     if (request.stream_options != null && request.stream !== true) {
       throw new ApiError(ErrorCode.InvalidValue, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
     }
-    if (request.top_logprobs != null && request.logprobs !== true) {
+    return request;
+  }
+
+  /** Rules across fields and limits against abuse, which the schema cannot express. */
+  private checkChat(body: RequestBody): void {
+    const messages = body.messages as Array<{ content?: unknown }>;
+    if (messages.length > this.limits.maxMessages) {
+      throw new ApiError(ErrorCode.InvalidValue, `Too many messages: ${messages.length}; at most ${this.limits.maxMessages} are allowed.`, 'messages');
+    }
+    messages.forEach((message, i) => {
+      const content = message.content;
+      const length = typeof content === 'string' ? content.length : Array.isArray(content) ? content.reduce((n: number, p: { text?: string }) => n + (p?.text?.length ?? 0), 0) : 0;
+      if (length > this.limits.maxMessageChars) {
+        throw new ApiError(ErrorCode.InvalidValue, `Message too long: ${length} characters; at most ${this.limits.maxMessageChars} are allowed.`, `messages[${i}].content`);
+      }
+    });
+    if (body.top_logprobs != null && body.logprobs !== true) {
       throw new ApiError(ErrorCode.InvalidValue, "'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs');
     }
-    return request;
+    const tools = (body.tools as Array<{ type: string; function?: { name: string; parameters?: unknown } }> | undefined) ?? [];
+    if (tools.length > this.limits.maxTools) {
+      throw new ApiError(ErrorCode.InvalidValue, `Too many tools: ${tools.length}; at most ${this.limits.maxTools} are allowed.`, 'tools');
+    }
+    const names = new Set<string>();
+    tools.forEach((tool, i) => {
+      if (!tool.function) return;
+      if (names.has(tool.function.name)) throw new ApiError(ErrorCode.InvalidValue, `Duplicate tool name: ${tool.function.name}.`, `tools[${i}].function.name`);
+      names.add(tool.function.name);
+      if (tool.function.parameters !== undefined) this.checkSchema(tool.function.parameters, `tools[${i}].function.parameters`);
+    });
+    const choice = body.tool_choice as string | { type: string; function?: { name: string } } | undefined;
+    if (choice !== undefined && choice !== 'none' && choice !== 'auto' && tools.length === 0) {
+      throw new ApiError(ErrorCode.InvalidValue, "'tool_choice' is only allowed when 'tools' are specified.", 'tool_choice');
+    }
+    if (typeof choice === 'object' && choice.function && !names.has(choice.function.name)) {
+      throw new ApiError(ErrorCode.InvalidValue, `Tool choice '${choice.function.name}' is not one of the tools given.`, 'tool_choice.function.name');
+    }
+    const format = body.response_format as { type: string; json_schema?: { schema?: unknown } } | undefined;
+    if (format?.type === 'json_schema' && format.json_schema?.schema !== undefined) {
+      this.checkSchema(format.json_schema.schema, 'response_format.json_schema.schema');
+    }
+  }
+
+  private checkSchema(schema: unknown, param: string): void {
+    if (depthOf(schema) > this.limits.maxSchemaDepth * 2 + 1) {
+      throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': nested deeper than ${this.limits.maxSchemaDepth} levels.`, param);
+    }
+    try {
+      this.schemaChecker.compile(schema as object);
+    } catch (err) {
+      throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': ${(err as Error).message}`, param);
+    }
   }
 }

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApiError } from '../errors/api-error.js';
+import { MetricsService } from '../observability/metrics.service.js';
+import { ApiKeyHasher } from './api-key.hasher.js';
+import { generateApiKey } from './api-key.secret.js';
+import { AuthMetrics } from './auth.metrics.js';
+import { AuthService } from './auth.service.js';
+import type { CredentialRepository, StoredCredential } from './credential.repository.js';
+import type { KeyUsageRecorder } from './key-usage.recorder.js';
+import { PrincipalCache } from './principal.cache.js';
+
+const PEPPER = 'unit-test-pepper-0123456789abcdef';
+
+function stored(overrides: Partial<StoredCredential> = {}): StoredCredential {
+  return {
+    keyId: 'key_1',
+    keyPrefix: 'sk-sy-ABCDEFGH',
+    scopes: ['inference'],
+    keyAllowedModels: [],
+    expiresAt: null,
+    revokedAt: null,
+    orgId: 'org_1',
+    orgTier: 'standard',
+    orgActive: true,
+    orgAllowedModels: [],
+    ...overrides,
+  };
+}
+
+/** A database of hash → row that counts lookups; `gate` holds lookups until released. */
+function setup(rows: Record<string, StoredCredential> = {}) {
+  const hasher = new ApiKeyHasher({ keyPepper: PEPPER });
+  const byHash = new Map(Object.entries(rows).map(([key, row]) => [hasher.hash(key), row]));
+  const lookups: string[] = [];
+  let active = 0;
+  let maxActive = 0;
+  let gate: Promise<void> | undefined;
+  const repository = {
+    async findByHash(hash: string) {
+      lookups.push(hash);
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await gate;
+      active--;
+      return byHash.get(hash) ?? null;
+    },
+  } as unknown as CredentialRepository;
+  const touched: string[] = [];
+  const usage = { touch: (keyId: string) => touched.push(keyId) } as unknown as KeyUsageRecorder;
+  const cache = new PrincipalCache({ cacheTtlMs: 30_000, negativeCacheTtlMs: 2_000, cacheMaxEntries: 1000 });
+  const auth = new AuthService(hasher, repository, cache, usage, new AuthMetrics(new MetricsService()));
+  return {
+    auth,
+    cache,
+    hasher,
+    lookups,
+    touched,
+    maxActive: () => maxActive,
+    hold(): () => void {
+      let release!: () => void;
+      gate = new Promise((r) => (release = r));
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ApiError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof ApiError, String(err));
+    return err;
+  }
+  assert.fail('expected a rejection');
+}
+
+describe('AuthService', () => {
+  it('rejects missing, malformed and non-Switchyard keys with 401 without querying the database', async () => {
+    const t = setup();
+    for (const header of [undefined, '', 'Basic abc', 'Bearer', 'Bearer sk-openai-0123456789abcdefghijklmnopqrstuvwxyz', `Bearer sk-sy-short`]) {
+      const err = await rejection(t.auth.authenticate(header));
+      assert.equal(err.status, 401);
+      assert.equal(err.code, 'invalid_api_key');
+    }
+    assert.equal(t.lookups.length, 0);
+  });
+
+  it('looks a key up by its HMAC alone and then serves it from memory', async () => {
+    const key = generateApiKey();
+    const t = setup({ [key]: stored() });
+    for (let i = 0; i < 5; i++) {
+      const principal = await t.auth.authenticate(`Bearer ${key}`, ['inference']);
+      assert.equal(principal.keyId, 'key_1');
+    }
+    assert.deepEqual(t.lookups, [t.hasher.hash(key)]);
+  });
+
+  it('records each use in memory for the batched last-used write, not in the database', async () => {
+    const key = generateApiKey();
+    const t = setup({ [key]: stored() });
+    await t.auth.authenticate(`Bearer ${key}`);
+    await t.auth.authenticate(`Bearer ${key}`);
+    assert.deepEqual(t.touched, ['key_1', 'key_1']);
+    assert.equal(t.lookups.length, 1);
+  });
+
+  it('caches a wrong key briefly, so a flood of it costs one query', async () => {
+    const t = setup();
+    const wrong = generateApiKey();
+    for (let i = 0; i < 20; i++) assert.equal((await rejection(t.auth.authenticate(`Bearer ${wrong}`))).status, 401);
+    assert.equal(t.lookups.length, 1);
+  });
+
+  it('shares one query among concurrent requests with the same uncached key', async () => {
+    const key = generateApiKey();
+    const t = setup({ [key]: stored() });
+    const release = t.hold();
+    const pending = Array.from({ length: 10 }, () => t.auth.authenticate(`Bearer ${key}`));
+    await new Promise((r) => setImmediate(r));
+    release();
+    await Promise.all(pending);
+    assert.equal(t.lookups.length, 1);
+  });
+
+  it('runs at most four cache-miss queries at once, whatever the flood of distinct keys', async () => {
+    const t = setup();
+    const release = t.hold();
+    const pending = Array.from({ length: 40 }, () => rejection(t.auth.authenticate(`Bearer ${generateApiKey()}`)));
+    await new Promise((r) => setImmediate(r));
+    release();
+    await Promise.all(pending);
+    assert.equal(t.lookups.length, 40);
+    assert.ok(t.maxActive() <= 4, `max concurrent lookups ${t.maxActive()}`);
+  });
+
+  it('rejects a revoked key with 401 invalid_api_key', async () => {
+    const key = generateApiKey();
+    const t = setup({ [key]: stored({ revokedAt: new Date() }) });
+    const err = await rejection(t.auth.authenticate(`Bearer ${key}`));
+    assert.equal(err.status, 401);
+    assert.equal(err.code, 'invalid_api_key');
+  });
+
+  it('rejects an expired key even while it is cached', async () => {
+    const key = generateApiKey();
+    const t = setup({ [key]: stored({ expiresAt: new Date(Date.now() + 150) }) });
+    await t.auth.authenticate(`Bearer ${key}`);
+    await new Promise((r) => setTimeout(r, 200));
+    const err = await rejection(t.auth.authenticate(`Bearer ${key}`));
+    assert.equal(err.status, 401);
+    assert.match(err.message, /expired/);
+    assert.equal(t.lookups.length, 1);
+  });
+
+  it('answers 403 for a key of a suspended organization and for a key without the required scope', async () => {
+    const suspended = generateApiKey();
+    const adminOnly = generateApiKey();
+    const t = setup({ [suspended]: stored({ orgActive: false }), [adminOnly]: stored({ keyId: 'key_2', scopes: ['org_admin'] }) });
+    const a = await rejection(t.auth.authenticate(`Bearer ${suspended}`, ['inference']));
+    assert.deepEqual([a.status, a.type, a.code], [403, 'permission_error', 'organization_suspended']);
+    const b = await rejection(t.auth.authenticate(`Bearer ${adminOnly}`, ['inference']));
+    assert.deepEqual([b.status, b.type, b.code], [403, 'permission_error', 'permission_denied']);
+  });
+
+  it('never puts more of a presented key than its display prefix into an error message', async () => {
+    const key = generateApiKey();
+    const t = setup({ [key]: stored({ revokedAt: new Date() }) });
+    const unknown = generateApiKey();
+    for (const k of [key, unknown]) {
+      const err = await rejection(t.auth.authenticate(`Bearer ${k}`));
+      assert.ok(!err.message.includes(k.slice(0, 15)), err.message);
+      assert.ok(err.message.includes(k.slice(0, 14)), err.message);
+    }
+    const pasted = 'sk-proj-THIS-IS-SOMEONE-ELSES-SECRET-0123456789';
+    const err = await rejection(t.auth.authenticate(`Bearer ${pasted}`));
+    assert.ok(!err.message.includes('sk-proj'), err.message);
+  });
+
+  it('intersects the organization and key model lists in the principal', async () => {
+    const key = generateApiKey();
+    const t = setup({ [key]: stored({ orgAllowedModels: ['a', 'b'], keyAllowedModels: ['b', 'c'] }) });
+    const principal = await t.auth.authenticate(`Bearer ${key}`);
+    assert.deepEqual([...principal.allowedModels!], ['b']);
+  });
+});

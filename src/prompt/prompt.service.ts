@@ -1,0 +1,120 @@
+/**
+ * The prompt stage: exact prompt token counts (the model's own chat template and tokenizer, as vLLM
+ * applies them) and the context-window check, before any GPU sees the request.
+ *
+ * Tokenizing is pure JavaScript at ~2–3 µs per token: a 100k-token prompt would block the event loop
+ * (and every stream it serves) for a quarter of a second. Bodies over `prompt.offloadBytes` are counted
+ * in a worker thread (Piscina); smaller ones inline, where a worker round trip would cost more than
+ * the work. bench/prompt measures both.
+ */
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Piscina } from 'piscina';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import type { CatalogModel } from '../catalog/catalog.types.js';
+import { ApiError } from '../errors/api-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import type { RequestBody } from '../validation/request-validator.js';
+import { countPromptTokens } from './prompt-counter.js';
+import { loadTokenizer, type TokenizerId } from './tokenizer.js';
+import type { CountTask } from './prompt.worker.js';
+
+/** What later stages need: quota reserves `promptTokens + maxOutputTokens`; metering compares usage. */
+export interface PromptPlan {
+  /** Sum over the request's prompts. */
+  promptTokens: number;
+  /** Upper bound of tokens the request can generate (all prompts, all `n` choices). */
+  maxOutputTokens: number;
+  /** The body to send upstream (with a max_tokens bound added when the client set none). */
+  body: RequestBody;
+}
+
+/** Completions default to 16 output tokens (OpenAI and vLLM). */
+const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+
+@Injectable()
+export class PromptService implements OnApplicationShutdown {
+  private readonly pool: Piscina;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.pool = new Piscina({
+      filename: new URL('./prompt.worker.js', import.meta.url).href,
+      minThreads: config.prompt.workers,
+      maxThreads: config.prompt.workers,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+    });
+  }
+
+  /** Loads every catalogue tokenizer once, here and in the workers, so no request pays for it. */
+  async warm(models: readonly CatalogModel[]): Promise<void> {
+    const ids = [...new Set(models.map((m) => m.tokenizer as TokenizerId))];
+    for (const id of ids) loadTokenizer(id);
+    const warmBody = { model: '', input: 'warm' } as RequestBody;
+    await Promise.all(
+      Array.from({ length: this.config.prompt.workers }, () => Promise.all(ids.map((tokenizer) => this.pool.run({ tokenizer, endpoint: 'embeddings', body: warmBody } satisfies CountTask)))),
+    );
+  }
+
+  async plan(endpoint: InferenceEndpoint, body: RequestBody, model: CatalogModel, bodyBytes: number): Promise<PromptPlan> {
+    const tokenizer = model.tokenizer as TokenizerId;
+    let counts: number[];
+    try {
+      counts =
+        bodyBytes > this.config.prompt.offloadBytes
+          ? await this.pool.run({ tokenizer, endpoint, body } satisfies CountTask)
+          : countPromptTokens(loadTokenizer(tokenizer), endpoint, body);
+    } catch (err) {
+      // A template that raises (e.g. a role order the model's template forbids) is the request's fault.
+      throw new ApiError(ErrorCode.InvalidRequest, `The messages could not be rendered with this model's chat template: ${(err as Error).message}`, 'messages');
+    }
+    const promptTokens = counts.reduce((a, b) => a + b, 0);
+    const window = model.contextWindow;
+    const longest = Math.max(0, ...counts);
+
+    if (endpoint === 'embeddings') {
+      if (longest > window) {
+        throw new ApiError(
+          ErrorCode.ContextLengthExceeded,
+          `This model's maximum context length is ${window} tokens, however you requested ${longest} tokens in one input. Please reduce your input.`,
+          'input',
+        );
+      }
+      return { promptTokens, maxOutputTokens: 0, body };
+    }
+
+    const n = (body.n as number | null | undefined) ?? 1;
+    const requested = (endpoint === 'chat.completions' ? (body.max_completion_tokens ?? body.max_tokens) : (body.max_tokens ?? COMPLETIONS_DEFAULT_MAX_TOKENS)) as number | null | undefined;
+    const param = endpoint === 'chat.completions' ? 'messages' : 'prompt';
+    if (requested != null) {
+      const cap = model.maxOutputTokens;
+      if (cap !== null && requested > cap) {
+        const name = body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
+        throw new ApiError(ErrorCode.InvalidValue, `${name} is too large: ${requested}. This model supports at most ${cap} completion tokens.`, name);
+      }
+      if (longest + requested > window) {
+        throw new ApiError(
+          ErrorCode.ContextLengthExceeded,
+          `This model's maximum context length is ${window} tokens. However, you requested ${longest + requested} tokens (${longest} in the ${param === 'messages' ? 'messages' : 'prompt'}, ${requested} in the completion). Please reduce the length of the ${param === 'messages' ? 'messages' : 'prompt'} or completion.`,
+          param,
+        );
+      }
+      return { promptTokens, maxOutputTokens: requested * n * counts.length, body };
+    }
+    // No bound given (chat): the room left in the window, capped by the model's output limit, is
+    // passed upstream so the runtime and the quota agree on the worst case.
+    const room = window - longest;
+    if (room < 1) {
+      throw new ApiError(
+        ErrorCode.ContextLengthExceeded,
+        `This model's maximum context length is ${window} tokens. However, your messages resulted in ${longest} tokens, which leaves no room for a completion. Please reduce the length of the messages.`,
+        param,
+      );
+    }
+    const bound = Math.min(room, model.maxOutputTokens ?? room);
+    return { promptTokens, maxOutputTokens: bound * n, body: { ...body, max_tokens: bound } };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,15 @@
+/** Worker thread for large prompts: same counting code, off the gateway's event loop. */
+import type { RequestBody } from '../validation/request-validator.js';
+import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import { countPromptTokens } from './prompt-counter.js';
+import { loadTokenizer, type TokenizerId } from './tokenizer.js';
+
+export interface CountTask {
+  tokenizer: TokenizerId;
+  endpoint: InferenceEndpoint;
+  body: RequestBody;
+}
+
+export default function count(task: CountTask): number[] {
+  return countPromptTokens(loadTokenizer(task.tokenizer), task.endpoint, task.body);
+}
