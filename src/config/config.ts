@@ -243,7 +243,7 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
     },
     bodyLimitBytes: intSetting(env, 'SWITCHYARD_BODY_LIMIT_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     prompt: {
-      offloadBytes: intSetting(env, 'SWITCHYARD_PROMPT_OFFLOAD_BYTES', 32 * 1024, 0, 1024 * 1024 * 1024),
+      offloadBytes: intSetting(env, 'SWITCHYARD_PROMPT_OFFLOAD_BYTES', 16 * 1024, 0, 1024 * 1024 * 1024),
       workers: intSetting(env, 'SWITCHYARD_PROMPT_WORKERS', 1, 1, 64),
       maxMessages: intSetting(env, 'SWITCHYARD_MAX_MESSAGES', 2048, 1, 100_000),
       maxMessageChars: intSetting(env, 'SWITCHYARD_MAX_MESSAGE_CHARS', 4 * 1024 * 1024, 1, 256 * 1024 * 1024),

@@ -87,7 +87,7 @@ function depthOf(value: unknown): number {
 export class RequestValidator {
   private readonly validators: Record<InferenceEndpoint, ValidateFunction>;
   private readonly known: Record<InferenceEndpoint, Set<string>>;
-  /** Compiles user-supplied JSON Schemas (tool parameters, response_format) only to check them. */
+  /** Checks user-supplied JSON Schemas (tool parameters, response_format) against the meta-schema. */
   private readonly schemaChecker = new Ajv2020({ strict: false, validateSchema: true, addUsedSchema: false });
   private readonly limits: AppConfig['prompt'];
 
@@ -177,10 +177,9 @@ export class RequestValidator {
     if (depthOf(schema) > this.limits.maxSchemaDepth * 2 + 1) {
       throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': nested deeper than ${this.limits.maxSchemaDepth} levels.`, param);
     }
-    try {
-      this.schemaChecker.compile(schema as object);
-    } catch (err) {
-      throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': ${(err as Error).message}`, param);
+    // Checked against the JSON Schema meta-schema (tens of µs), not compiled (hundreds of µs).
+    if (!this.schemaChecker.validateSchema(schema as object)) {
+      throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': ${this.schemaChecker.errorsText(this.schemaChecker.errors)}`, param);
     }
   }
 }
