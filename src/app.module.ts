@@ -28,6 +28,9 @@ import { MetricsService } from './observability/metrics.service.js';
 import { RedisService } from './redis/redis.service.js';
 import { PodPicker } from './routing/pod-picker.js';
 import { PromptService } from './prompt/prompt.service.js';
+import { LimitPolicyService } from './quota/limit-policy.service.js';
+import { QuotaService } from './quota/quota.service.js';
+import { QuotaStore } from './quota/quota.store.js';
 import { ApiKeyRepository } from './tenancy/api-key.repository.js';
 import { ApiKeyService } from './tenancy/api-key.service.js';
 import { AuditLogRepository } from './tenancy/audit-log.repository.js';
@@ -73,6 +76,9 @@ export class AppModule {
         AdminGuard,
         RequestValidator,
         PromptService,
+        LimitPolicyService,
+        QuotaStore,
+        QuotaService,
         MetricsService,
         LifecycleService,
         InferencePipeline,

@@ -107,7 +107,7 @@ export async function openLoop(target: Target, body: string, rate: number, durat
       .then(async (res) => {
         await res.body.dump({ limit: Infinity });
         const end = performance.now();
-        if (res.statusCode === 200) {
+        if (res.statusCode >= 200 && res.statusCode < 300) {
           ok++;
           latencies.push(end - sentAt);
           scheduled.push(end - due);
@@ -213,7 +213,7 @@ export async function streamTtft(target: Target, body: string, n: number, concur
           if (chunk.indexOf(DONE) !== -1) done = true;
         }
         const total = performance.now() - t0;
-        if (res.statusCode === 200 && ttft !== undefined && done) {
+        if (res.statusCode >= 200 && res.statusCode < 300 && ttft !== undefined && done) {
           out.ok++;
           out.ttftMs.push(ttft);
           out.totalMs.push(total);
@@ -263,7 +263,7 @@ export async function streamChunkRate(target: Target, body: string, concurrency:
             if (chunk.indexOf(DONE) !== -1) doneInWindow = true;
           }
         }
-        if (res.statusCode !== 200) errors++;
+        if (res.statusCode < 200 || res.statusCode >= 300) errors++;
         else if (doneInWindow) {
           streamsCompleted++;
           events--; // the [DONE] event is framing, not a chunk

@@ -35,7 +35,8 @@ import { parseArgs } from 'node:util';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { closedLoop, openLoop, percentile, streamChunkRate, streamTtft, type Target } from './load.js';
 import { UsageSampler, rssMiB, type ProcessUsage } from './procstat.js';
-import { renderSection, toJson, writeResultsSection, type ArmName, type BenchResults, type PhaseSample } from './report.js';
+import { writeSection } from '../results.js';
+import { renderSection, toJson, type ArmName, type BenchResults, type PhaseSample } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const OUT_DIR = path.join(ROOT, 'bench', 'out');
@@ -254,15 +255,41 @@ async function startGatewayProcess(
 // ---------------------------------------------------------------------------------------------------
 // Sanity: every arm answers the benchmark requests the same way before anything is measured.
 
-async function sanity(arm: ArmName, target: Target): Promise<{ completionTokens: number; chunksPerStream: number }> {
+const ok2xx = (status: number) => status >= 200 && status < 300;
+
+async function sanity(arm: ArmName, target: Target): Promise<{ status: number; completionTokens: number; chunksPerStream: number }> {
   const res = await fetch(`${target.origin}${target.path}`, { method: 'POST', headers: target.headers, body: NON_STREAM_BODY });
   const text = await res.text();
-  if (res.status !== 200) throw new Error(`${arm}: non-streaming request failed: HTTP ${res.status} ${text.slice(0, 300)}`);
+  if (!ok2xx(res.status)) throw new Error(`${arm}: non-streaming request failed: HTTP ${res.status} ${text.slice(0, 300)}`);
   const json = JSON.parse(text) as { choices?: { message?: { content?: string } }[]; usage?: { completion_tokens?: number } };
   if (!json.choices?.[0]?.message) throw new Error(`${arm}: unexpected response ${text.slice(0, 300)}`);
   const stream = await streamTtft(target, STREAM_BODY, 1, 1);
   if (stream.ok !== 1) throw new Error(`${arm}: streaming request failed`);
-  return { completionTokens: json.usage?.completion_tokens ?? 0, chunksPerStream: stream.chunksPerStream[0]! };
+  return { status: res.status, completionTokens: json.usage?.completion_tokens ?? 0, chunksPerStream: stream.chunksPerStream[0]! };
+}
+
+/**
+ * The key the benchmark sends. Tenancy builds: the bootstrap key is a platform-admin key without the
+ * inference scope, so an organization (enterprise tier) and an inference key are made over the admin
+ * API. Builds without the admin API take the bootstrap key for inference.
+ */
+async function inferenceKey(gatewayUrl: string, adminKey: string): Promise<{ key: string; how: string }> {
+  const admin = async (pathname: string, body: unknown) => {
+    const res = await fetch(`${gatewayUrl}${pathname}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  };
+  const org = await admin('/admin/v1/organizations', { name: `overhead bench ${randomBytes(3).toString('hex')}`, tier: 'enterprise' });
+  if (org.status === 404) return { key: adminKey, how: 'bootstrap key (no admin API in this build)' };
+  if (org.status !== 201 && org.status !== 200) throw new Error(`creating the benchmark organization failed: HTTP ${org.status} ${JSON.stringify(org.json).slice(0, 300)}`);
+  const key = await admin(`/admin/v1/organizations/${org.json.id}/keys`, { name: 'overhead bench', scopes: ['inference'] });
+  if ((key.status !== 201 && key.status !== 200) || typeof key.json.secret !== 'string') {
+    throw new Error(`creating the benchmark API key failed: HTTP ${key.status} ${JSON.stringify(key.json).slice(0, 300)}`);
+  }
+  return { key: key.json.secret, how: `inference key of organization ${org.json.id} (tier enterprise), made over the admin API` };
 }
 
 async function chooseContentType(gatewayUrl: string, apiKey: string): Promise<{ value: string; note?: string }> {
@@ -273,10 +300,10 @@ async function chooseContentType(gatewayUrl: string, apiKey: string): Promise<{ 
       body: NON_STREAM_BODY,
     }).then(async (res) => ({ status: res.status, text: await res.text() }));
   const json = await probe('application/json');
-  if (json.status === 200) return { value: 'application/json' };
+  if (ok2xx(json.status)) return { value: 'application/json' };
   const fallback = 'application/octet-stream';
   const other = await probe(fallback);
-  if (other.status !== 200) throw new Error(`Switchyard answers HTTP ${json.status} to the benchmark request with application/json (${json.text.slice(0, 200)}) and HTTP ${other.status} with ${fallback} (${other.text.slice(0, 200)})`);
+  if (!ok2xx(other.status)) throw new Error(`Switchyard answers HTTP ${json.status} to the benchmark request with application/json (${json.text.slice(0, 200)}) and HTTP ${other.status} with ${fallback} (${other.text.slice(0, 200)})`);
   return {
     value: fallback,
     note:
@@ -296,7 +323,7 @@ async function main(): Promise<void> {
   const redisUrl = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
   // Switchyard key format (sk-sy- + 32 url-safe characters); the pepper is the server secret API keys
   // are hashed with (tenancy builds require it; older builds ignore it).
-  const apiKey = `sk-sy-${randomBytes(24).toString('base64url')}`;
+  const adminKey = `sk-sy-${randomBytes(24).toString('base64url')}`;
   const keyPepper = randomBytes(32).toString('base64url');
   const profDir = path.join(OUT_DIR, 'prof');
   const nodeFlags = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
@@ -309,13 +336,16 @@ async function main(): Promise<void> {
   progress(`setup: sim pod pid ${sim.pid} at ${sim.baseUrl}`);
   const bare = await startBareProxyProcess(sim.baseUrl, nodeFlags);
   progress(`setup: bare proxy pid ${bare.pid} at ${bare.url}`);
-  const gateway = await startGatewayProcess(sim.baseUrl, { databaseUrl, redisUrl, apiKey, keyPepper }, nodeFlags);
+  const gateway = await startGatewayProcess(sim.baseUrl, { databaseUrl, redisUrl, apiKey: adminKey, keyPepper }, nodeFlags);
   progress(`setup: Switchyard pid ${gateway.pid} at ${gateway.url} (ready)`);
 
   // Every arm gets the same headers. application/json is what OpenAI clients send; if this Switchyard
   // build rejects it (Fastify's built-in JSON parser runs before the gateway's raw-body parser, so the
   // validator gets an object instead of bytes), fall back to a content type that takes the gateway's
   // intended raw-body path, and say so in the results.
+  const tenant = await inferenceKey(gateway.url, adminKey);
+  const apiKey = tenant.key;
+  progress(`setup: using ${tenant.how}`);
   const contentType = await chooseContentType(gateway.url, apiKey);
   if (contentType.note) progress(`WARNING: ${contentType.note}`);
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': contentType.value };
@@ -330,9 +360,9 @@ async function main(): Promise<void> {
   const idleRss = { gateway: rssMiB(gateway.pid) ?? NaN, bare: rssMiB(bare.pid) ?? NaN, sim: rssMiB(sim.pid) ?? NaN };
   progress(`idle RSS: Switchyard ${idleRss.gateway.toFixed(1)} MiB, bare proxy ${idleRss.bare.toFixed(1)} MiB, sim ${idleRss.sim.toFixed(1)} MiB`);
 
-  const sanityResults = {} as Record<ArmName, { completionTokens: number; chunksPerStream: number }>;
+  const sanityResults = {} as Record<ArmName, { status: number; completionTokens: number; chunksPerStream: number }>;
   for (const arm of ARMS) sanityResults[arm] = await sanity(arm, targets[arm]);
-  progress(`sanity: ${ARMS.map((a) => `${a} ${sanityResults[a].completionTokens} tokens / ${sanityResults[a].chunksPerStream} chunks per stream`).join('; ')}`);
+  progress(`sanity: ${ARMS.map((a) => `${a} HTTP ${sanityResults[a].status}, ${sanityResults[a].completionTokens} tokens, ${sanityResults[a].chunksPerStream} chunks per stream`).join('; ')}`);
 
   const samples: PhaseSample[] = [];
   const measure = async <T>(phase: Phase, arm: ArmName, round: number, run: () => Promise<T>): Promise<{ result: T; usage: Record<string, ProcessUsage> }> => {
@@ -410,6 +440,7 @@ async function main(): Promise<void> {
     model: MODEL,
     params,
     bodies: { nonStream: NON_STREAM_BODY, stream: STREAM_BODY },
+    auth: tenant.how,
     contentType: contentType.value,
     contentTypeNote: contentType.note,
     sanity: sanityResults,
@@ -424,7 +455,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${section}\n`);
     progress(`partial run: raw results in ${path.relative(ROOT, jsonFile)}; bench/RESULTS.md left unchanged`);
   } else {
-    writeResultsSection(path.join(ROOT, 'bench', 'RESULTS.md'), section);
+    writeSection('overhead', section);
     process.stdout.write(`\n${section}\n`);
     progress(`wrote bench/RESULTS.md (overhead section) and ${path.relative(ROOT, jsonFile)}`);
   }

@@ -28,6 +28,15 @@ describe('config', () => {
     for (const [e, pattern] of bad) assert.throws(() => loadConfig(e, catalogue), (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
   });
 
+  it('never echoes a rejected secret setting', () => {
+    const secret = 'sk-sy-this-is-a-secret!';
+    assert.throws(
+      () => loadConfig({ ...env, SWITCHYARD_BOOTSTRAP_API_KEY: secret }, catalogue),
+      (err: unknown) => err instanceof ConfigError && !err.message.includes('this-is-a-secret'),
+    );
+    assert.equal(loadConfig({ ...env, SWITCHYARD_BOOTSTRAP_API_KEY: '' }, catalogue).bootstrapApiKey, undefined);
+  });
+
   it('rejects catalogues with dangling references', () => {
     const pools = [{ name: 'p', runtime: 'sim', provider: 'local', servedModel: 's', sim: { profile: 'zero' } }];
     assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'q', contextWindow: 1, tokenizer: 't' }] }, 'f'), /unknown pool "q"/);

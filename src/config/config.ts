@@ -8,6 +8,8 @@ import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { API_KEY_FORMAT } from '../auth/api-key.secret.js';
 import { TOKENIZER_IDS } from '../prompt/tokenizer.js';
+import { TIERS, type Tier } from '../auth/principal.js';
+import { DEFAULT_TIER_LIMITS, LIMIT_FIELDS, type Limits } from '../quota/limits.js';
 
 export type RuntimeKind = 'sim' | 'vllm' | 'trtllm';
 
@@ -42,6 +44,8 @@ export interface ModelConfig {
 export interface CatalogueConfig {
   pools: PoolConfig[];
   models: ModelConfig[];
+  /** Per-tier default limits; fields left out keep the built-in defaults (src/quota/limits.ts). */
+  tiers?: Partial<Record<Tier, Partial<Limits>>>;
 }
 
 export interface AppConfig {
@@ -71,6 +75,14 @@ export interface AppConfig {
     maxMessageChars: number;
     maxTools: number;
     maxSchemaDepth: number;
+  };
+  /** Rate limits, quotas and budgets. */
+  quota: {
+    tiers: Record<Tier, Limits>;
+    /** Concurrency leases expire this long after their last renewal (a dead gateway's lapse). */
+    leaseMs: number;
+    /** When Redis is unreachable: refuse ('closed') or admit unchecked ('open'). */
+    failMode: { rate: 'open' | 'closed'; spend: 'open' | 'closed' };
   };
   shutdownGraceMs: number;
   upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number };
@@ -108,6 +120,20 @@ const catalogueSchema = {
         },
       },
     },
+    tiers: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(
+        TIERS.map((tier) => [
+          tier,
+          {
+            type: 'object',
+            additionalProperties: false,
+            properties: Object.fromEntries(LIMIT_FIELDS.map((f) => [f, { type: ['number', 'null'], minimum: 0 }])),
+          },
+        ]),
+      ),
+    },
     models: {
       type: 'array',
       items: {
@@ -144,6 +170,12 @@ function intSetting(env: Env, name: string, fallback: number, min: number, max: 
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function enumSetting<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = (env[name] || fallback) as T;
+  if (!allowed.includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw;
 }
 
 function urlSetting(env: Env, name: string, fallback: string, protocols: string[]): string {
@@ -228,6 +260,7 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
   }
   const file = env.SWITCHYARD_CONFIG_FILE;
   if (!catalogue && !file) throw new ConfigError('SWITCHYARD_CONFIG_FILE must name the model catalogue (YAML or JSON)');
+  const cat = catalogue ?? loadCatalogueFile(file!);
   return {
     host: env.SWITCHYARD_HOST || '127.0.0.1',
     port: intSetting(env, 'SWITCHYARD_PORT', 8080, 0, 65535),
@@ -250,6 +283,14 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
       maxTools: intSetting(env, 'SWITCHYARD_MAX_TOOLS', 128, 0, 10_000),
       maxSchemaDepth: intSetting(env, 'SWITCHYARD_MAX_SCHEMA_DEPTH', 10, 1, 100),
     },
+    quota: {
+      tiers: Object.fromEntries(TIERS.map((t) => [t, { ...DEFAULT_TIER_LIMITS[t], ...(cat.tiers?.[t] ?? {}) }])) as Record<Tier, Limits>,
+      leaseMs: intSetting(env, 'SWITCHYARD_QUOTA_LEASE_MS', 60_000, 1_000, 3_600_000),
+      failMode: {
+        rate: enumSetting(env, 'SWITCHYARD_QUOTA_FAIL_MODE_RATE', 'open', ['open', 'closed'] as const),
+        spend: enumSetting(env, 'SWITCHYARD_QUOTA_FAIL_MODE_SPEND', 'closed', ['open', 'closed'] as const),
+      },
+    },
     shutdownGraceMs: intSetting(env, 'SWITCHYARD_SHUTDOWN_GRACE_MS', 30_000, 0, 600_000),
     upstream: {
       connectTimeoutMs: intSetting(env, 'SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS', 2_000, 1, 60_000),
@@ -257,7 +298,7 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
       bodyTimeoutMs: intSetting(env, 'SWITCHYARD_UPSTREAM_BODY_TIMEOUT_MS', 120_000, 1, 3_600_000),
       connectionsPerPod: intSetting(env, 'SWITCHYARD_UPSTREAM_CONNECTIONS_PER_POD', 256, 1, 10_000),
     },
-    catalogue: catalogue ?? loadCatalogueFile(file!),
+    catalogue: cat,
   };
 }
 

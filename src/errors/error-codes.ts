@@ -30,6 +30,7 @@ export enum ErrorCode {
   InsufficientQuota = 'insufficient_quota',
   // 5xx: ours or the fleet's
   NoPodAvailable = 'no_pod_available',
+  QuotaUnavailable = 'quota_unavailable',
   UpstreamConnectFailed = 'upstream_connect_failed',
   UpstreamTimeout = 'upstream_timeout',
   UpstreamError = 'upstream_error',
@@ -88,6 +89,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.InsufficientQuota:
       return { status: 429, type: 'insufficient_quota' };
     case ErrorCode.NoPodAvailable:
+    case ErrorCode.QuotaUnavailable:
     case ErrorCode.ShuttingDown:
       return { status: 503, type: 'service_unavailable' };
     case ErrorCode.UpstreamConnectFailed:

@@ -17,6 +17,7 @@ import { LOGGER } from '../observability/logger.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { PromptService } from '../prompt/prompt.service.js';
+import { QuotaService, type QuotaTicket } from '../quota/quota.service.js';
 import { assertSupported } from '../validation/capabilities.js';
 import { RequestValidator } from '../validation/request-validator.js';
 import { sendError } from '../edge/error-response.js';
@@ -39,6 +40,9 @@ interface RequestRecord {
   stream: boolean;
   /** Our exact count, compared with the runtime's at the end. */
   promptTokens?: number;
+  quota?: QuotaTicket;
+  /** Streamed chunks with output, for settling the quota when the runtime's usage never arrived. */
+  outputChunks?: number;
   pod?: string;
   status: number;
   ttftMs?: number;
@@ -54,6 +58,7 @@ export class InferencePipeline {
     private readonly validator: RequestValidator,
     private readonly catalog: CatalogService,
     private readonly prompt: PromptService,
+    private readonly quota: QuotaService,
     private readonly dispatcher: DispatcherService,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: MetricsService,
@@ -94,9 +99,16 @@ export class InferencePipeline {
       const plan = await this.prompt.plan(endpoint, body, model, (req.body as Buffer).length);
       record.promptTokens = plan.promptTokens;
 
-      // (safety, quota and scheduling stages go here)
+      // (safety checks go here)
 
-      // 5. dispatch: pick a pod, send, retry once on another pod before the first byte
+      // 5. quota: one atomic Redis call — RPM, TPM (prompt + max output reserved), concurrency lease,
+      //    spend budgets — for the org, the key and the org×model; settled in finalize on every path
+      record.quota = await this.quota.admit(principal, model, plan.promptTokens, plan.maxOutputTokens);
+      reply.headers(record.quota.headers);
+
+      // (scheduling goes here)
+
+      // 6. dispatch: pick a pod, send, retry once on another pod before the first byte
       const result = await this.dispatcher.dispatch({
         model,
         endpoint,
@@ -109,7 +121,7 @@ export class InferencePipeline {
       release = result.release;
       record.pod = result.pod.id;
 
-      // 6. respond: JSON as is (with the client's model name), or relay the stream
+      // 7. respond: JSON as is (with the client's model name), or relay the stream
       if (result.kind === 'json') {
         result.json.model = body.model;
         record.usage = result.json.usage as Usage | undefined;
@@ -122,6 +134,7 @@ export class InferencePipeline {
         'cache-control': 'no-cache',
         'x-accel-buffering': 'no',
         'x-request-id': req.id,
+        ...record.quota.headers,
       });
       const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
       const outcome = await relaySse(reply.raw, result.first, result.rest, {
@@ -132,6 +145,7 @@ export class InferencePipeline {
         onFirstChunk: () => (record.ttftMs = performance.now() - record.startedAt),
       });
       record.usage = outcome.usage;
+      record.outputChunks = outcome.outputChunks;
       record.clientGone = outcome.clientGone;
       record.error = outcome.error;
       reply.raw.end();
@@ -146,12 +160,18 @@ export class InferencePipeline {
     } finally {
       release?.();
       this.lifecycle.end();
-      // 7. finalize: metrics and the access log (metering and quota reconciliation join here)
+      // 8. finalize: settle the quota with the real usage, metrics, access log
       this.finalize(record);
     }
   }
 
   private finalize(r: RequestRecord): void {
+    // Real usage when the runtime reported it; otherwise our prompt count and the chunks relayed
+    // (client gone, upstream cut) — the reservation never simply stands.
+    void r.quota?.settle({
+      promptTokens: r.usage?.prompt_tokens ?? (r.pod ? (r.promptTokens ?? 0) : 0),
+      completionTokens: r.usage?.completion_tokens ?? r.outputChunks ?? 0,
+    });
     const model = r.model?.name ?? 'unknown';
     const seconds = (performance.now() - r.startedAt) / 1000;
     const status = r.clientGone ? 499 : r.status;

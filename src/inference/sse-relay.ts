@@ -23,13 +23,15 @@ export interface RelayOptions {
 
 export interface RelayOutcome {
   usage?: Usage;
+  /** Chunks that carried generated output: the completion-token estimate when usage never arrives. */
+  outputChunks: number;
   completed: boolean;
   clientGone: boolean;
   error?: ApiError;
 }
 
 export async function relaySse(res: ServerResponse, first: Buffer, rest: AsyncIterator<Buffer>, opts: RelayOptions): Promise<RelayOutcome> {
-  const outcome: RelayOutcome = { completed: false, clientGone: false };
+  const outcome: RelayOutcome = { completed: false, clientGone: false, outputChunks: 0 };
   const decoder = new StringDecoder('utf8');
   let pending = '';
   let firstWritten = false;
@@ -83,6 +85,7 @@ export async function relaySse(res: ServerResponse, first: Buffer, rest: AsyncIt
       return false;
     }
     chunk.model = opts.clientModel;
+    if (Array.isArray(chunk.choices) && chunk.choices.length > 0) outcome.outputChunks++;
     if (chunk.usage) {
       outcome.usage = chunk.usage as Usage;
       if (!opts.includeUsage) {

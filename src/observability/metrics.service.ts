@@ -55,6 +55,33 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly quotaRejections = new Counter({
+    name: 'switchyard_quota_rejections_total',
+    help: 'Requests refused by a limit, by scope (org, key, model) and kind (rpm, tpm, concurrency, spend_day, ...).',
+    labelNames: ['scope', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly quotaErrors = new Counter({
+    name: 'switchyard_quota_errors_total',
+    help: 'Quota store (Redis) failures, by stage (admit, settle).',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
+
+  readonly quotaFailOpen = new Counter({
+    name: 'switchyard_quota_fail_open_total',
+    help: 'Requests admitted without limit checks because Redis was unreachable (fail-open policy).',
+    registers: [this.registry],
+  });
+
+  readonly budgetAlerts = new Counter({
+    name: 'switchyard_budget_alerts_total',
+    help: 'Soft spend budgets crossed, by scope and period.',
+    labelNames: ['scope', 'period'] as const,
+    registers: [this.registry],
+  });
+
   readonly inFlight = new Gauge({
     name: 'switchyard_requests_in_flight',
     help: 'Inference requests being processed now.',

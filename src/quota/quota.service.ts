@@ -1,0 +1,216 @@
+/**
+ * The quota stage: one atomic Redis call admits a request against every limit that applies (RPM, TPM
+ * with the request's worst case reserved, a concurrency lease, hard spend budgets), and one call after
+ * the request settles it with the real usage — on every path, including client disconnects and
+ * upstream failures. Over a limit → 429 with OpenAI's headers.
+ */
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
+import type { CatalogModel } from '../catalog/catalog.types.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { ApiError } from '../errors/api-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { LOGGER } from '../observability/logger.js';
+import { MetricsService } from '../observability/metrics.service.js';
+import { applyOverride, DEFAULT_TIER_LIMITS, NO_LIMITS, scopeKey, type Limits, type ScopeKind } from './limits.js';
+import { LimitPolicyService } from './limit-policy.service.js';
+import { QuotaStore, type AdmitKind, type ScopeLimits } from './quota.store.js';
+import { formatDuration, rateLimitHeaders, type RateLimitState } from './rate-limit-headers.js';
+
+const WINDOW_MS = 60_000;
+const MICROS = 1_000_000;
+
+export interface QuotaUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** An admitted request's reservation. `settle` must be called exactly once. */
+export interface QuotaTicket {
+  id: string;
+  /** x-ratelimit-* headers for the response. */
+  headers: Record<string, string>;
+  settle(usage: QuotaUsage): Promise<void>;
+}
+
+interface Scope {
+  kind: ScopeKind;
+  label: string;
+  limits: Limits;
+  store: ScopeLimits;
+}
+
+const toMicros = (amount: number | null) => (amount === null ? null : Math.round(amount * MICROS));
+
+function dayAndMonth(now: number): { day: string; month: string; dayEndMs: number; monthEndMs: number } {
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const day = `${y}${String(m + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
+  return {
+    day,
+    month: day.slice(0, 6),
+    dayEndMs: Date.UTC(y, m, d.getUTCDate() + 1) - now,
+    monthEndMs: Date.UTC(y, m + 1, 1) - now,
+  };
+}
+
+@Injectable()
+export class QuotaService implements OnApplicationShutdown {
+  private readonly leaseMs: number;
+  private readonly renewals = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly store: QuotaStore,
+    private readonly policies: LimitPolicyService,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.leaseMs = config.quota.leaseMs;
+  }
+
+  /** The limits of each scope that applies to this principal and model. */
+  scopes(principal: Principal, model: string): Scope[] {
+    const tag = `{o:${principal.orgId}}`;
+    const tierDefaults = this.config.quota.tiers[principal.tier] ?? DEFAULT_TIER_LIMITS[principal.tier] ?? NO_LIMITS;
+    const candidates: Array<{ kind: ScopeKind; label: string; limits: Limits; prefix: string }> = [
+      { kind: 'org', label: `organization ${principal.orgId}`, limits: applyOverride(tierDefaults, this.policies.get(scopeKey('org', principal.orgId))), prefix: `q:${tag}:org` },
+      { kind: 'key', label: `key ${principal.keyPrefix}`, limits: applyOverride(NO_LIMITS, this.policies.get(scopeKey('key', principal.orgId, principal.keyId))), prefix: `q:${tag}:key:${principal.keyId}` },
+      { kind: 'model', label: `model ${model} in organization ${principal.orgId}`, limits: applyOverride(NO_LIMITS, this.policies.get(scopeKey('model', principal.orgId, model))), prefix: `q:${tag}:model:${model}` },
+    ];
+    return candidates
+      .filter((c) => c.kind === 'org' || Object.values(c.limits).some((v) => v !== null))
+      .map((c) => ({
+        kind: c.kind,
+        label: c.label,
+        limits: c.limits,
+        store: { prefix: c.prefix, rpm: c.limits.rpm, tpm: c.limits.tpm, concurrency: c.limits.concurrency, dayMicros: toMicros(c.limits.dailySpend), monthMicros: toMicros(c.limits.monthlySpend) },
+      }));
+  }
+
+  async admit(principal: Principal, model: CatalogModel, promptTokens: number, maxOutputTokens: number): Promise<QuotaTicket> {
+    const scopes = this.scopes(principal, model.name);
+    const id = randomUUID();
+    const now = Date.now();
+    const { day, month, dayEndMs, monthEndMs } = dayAndMonth(now);
+    const tokens = promptTokens + maxOutputTokens;
+    const cost = (p: number, c: number) => Math.ceil(p * model.inputPricePerMTok + c * model.outputPricePerMTok);
+    const reservedCost = cost(promptTokens, maxOutputTokens);
+    let result;
+    try {
+      result = await this.store.admit({ now, windowMs: WINDOW_MS, id, tokens, costMicros: reservedCost, leaseExpiry: now + this.leaseMs, day, month, scopes: scopes.map((s) => s.store) });
+    } catch (err) {
+      return this.unavailable(scopes, err);
+    }
+    if (!result.admitted) {
+      const scope = scopes[result.scope]!;
+      this.metrics.quotaRejections.inc({ scope: scope.kind, kind: result.kind });
+      throw this.refusal(scope, result.kind, result.limit, tokens, result.kind === 'spend_day' ? dayEndMs : result.kind === 'spend_month' ? monthEndMs : result.resetMs, model.name);
+    }
+
+    // The tightest scope's numbers go in the headers (what the client will hit first).
+    const state: RateLimitState = {};
+    result.remaining.forEach((r, i) => {
+      const limits = scopes[i]!.limits;
+      if (limits.rpm !== null && (!state.requests || r.requests < state.requests.remaining)) state.requests = { limit: limits.rpm, remaining: r.requests, resetMs: WINDOW_MS };
+      if (limits.tpm !== null && (!state.tokens || r.tokens < state.tokens.remaining)) state.tokens = { limit: limits.tpm, remaining: r.tokens, resetMs: WINDOW_MS };
+    });
+
+    const prefixes = scopes.map((s) => s.store.prefix);
+    // Long streams keep their concurrency lease alive; a dead gateway's leases lapse after leaseMs.
+    const renewal = setInterval(() => void this.store.renew(id, Date.now() + this.leaseMs, prefixes).catch(() => undefined), Math.max(1000, this.leaseMs / 3));
+    renewal.unref();
+    this.renewals.add(renewal);
+    let settled = false;
+    return {
+      id,
+      headers: rateLimitHeaders(state),
+      settle: async (usage) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(renewal);
+        this.renewals.delete(renewal);
+        const actualTokens = usage.promptTokens + usage.completionTokens;
+        const delta = cost(usage.promptTokens, usage.completionTokens) - reservedCost;
+        try {
+          const totals = await this.store.settle(id, tokens, actualTokens, delta, day, month, prefixes);
+          this.alertSoftBudgets(scopes, totals, delta + reservedCost);
+        } catch (err) {
+          // The reservation stands (fails safe: over-counts) and the lease lapses on its own.
+          this.metrics.quotaErrors.inc({ stage: 'settle' });
+          this.logger.error({ err, quotaId: id }, 'quota settle failed; the reservation will expire');
+        }
+      },
+    };
+  }
+
+  private refusal(scope: Scope, kind: AdmitKind, limit: number, tokens: number, resetMs: number, model: string): ApiError {
+    const retryAfter = { 'retry-after': String(Math.max(1, Math.ceil(resetMs / 1000))), 'retry-after-ms': String(Math.ceil(resetMs)) };
+    const wait = `Please try again in ${formatDuration(resetMs)}.`;
+    switch (kind) {
+      case 'rpm':
+        return new ApiError(ErrorCode.RateLimitExceeded, `Rate limit reached for ${model} on requests per minute (RPM) for ${scope.label}: Limit ${limit}. ${wait}`, null, {
+          ...retryAfter,
+          ...rateLimitHeaders({ requests: { limit, remaining: 0, resetMs } }),
+        });
+      case 'tpm':
+        return new ApiError(ErrorCode.RateLimitExceeded, `Rate limit reached for ${model} on tokens per minute (TPM) for ${scope.label}: Limit ${limit}, Requested ${tokens}. ${wait}`, null, {
+          ...retryAfter,
+          ...rateLimitHeaders({ tokens: { limit, remaining: 0, resetMs } }),
+        });
+      case 'tpm_too_large':
+        return new ApiError(
+          ErrorCode.RateLimitExceeded,
+          `Request too large for ${model} on tokens per minute (TPM) for ${scope.label}: Limit ${limit}, Requested ${tokens} (prompt plus maximum output). Reduce the prompt or max_tokens.`,
+        );
+      case 'concurrency':
+        return new ApiError(ErrorCode.RateLimitExceeded, `Too many concurrent requests for ${scope.label}: Limit ${limit}. ${wait}`, null, retryAfter);
+      case 'spend_day':
+      case 'spend_month':
+        return new ApiError(
+          ErrorCode.InsufficientQuota,
+          `You exceeded your current quota: the ${kind === 'spend_day' ? 'daily' : 'monthly'} spend budget of ${(limit / MICROS).toFixed(2)} for ${scope.label} is used up. It resets in ${formatDuration(resetMs)}.`,
+          null,
+          retryAfter,
+        );
+    }
+  }
+
+  /** Redis is down: spend fails closed by default, rate limits open (configurable). Never hangs. */
+  private unavailable(scopes: Scope[], err: unknown): QuotaTicket {
+    this.metrics.quotaErrors.inc({ stage: 'admit' });
+    const hasSpend = scopes.some((s) => s.limits.dailySpend !== null || s.limits.monthlySpend !== null);
+    const { spend, rate } = this.config.quota.failMode;
+    if ((hasSpend && spend === 'closed') || rate === 'closed') {
+      this.logger.error({ err }, 'quota store unavailable; refusing (fail closed)');
+      throw new ApiError(ErrorCode.QuotaUnavailable, 'Usage limits cannot be checked right now. Please retry shortly.', null, { 'retry-after': '1' });
+    }
+    this.metrics.quotaFailOpen.inc();
+    this.logger.warn({ err }, 'quota store unavailable; admitting without limits (fail open)');
+    return { id: 'unchecked', headers: {}, settle: async () => undefined };
+  }
+
+  private alertSoftBudgets(scopes: Scope[], totals: Array<[number, number]>, costMicros: number): void {
+    scopes.forEach((scope, i) => {
+      const [day, month] = totals[i] ?? [0, 0];
+      const checks: Array<[string, number | null, number]> = [
+        ['daily', toMicros(scope.limits.softDailySpend), day],
+        ['monthly', toMicros(scope.limits.softMonthlySpend), month],
+      ];
+      for (const [period, soft, total] of checks) {
+        // Alert once: on the request that carried the total across the threshold.
+        if (soft !== null && total >= soft && total - costMicros < soft) {
+          this.metrics.budgetAlerts.inc({ scope: scope.kind, period });
+          this.logger.warn({ scope: scope.label, period, spent: total / MICROS, softBudget: soft / MICROS }, 'soft spend budget crossed');
+        }
+      }
+    });
+  }
+
+  onApplicationShutdown(): void {
+    for (const timer of this.renewals) clearInterval(timer);
+  }
+}

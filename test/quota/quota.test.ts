@@ -1,0 +1,212 @@
+/**
+ * Limits against the real Redis: each limit, reserve-then-reconcile accounting, lease expiry, spend
+ * budgets, fail-open/closed, and two "replicas" racing for one organization's TPM.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { Principal, Tier } from '../../src/auth/principal.js';
+import type { CatalogModel } from '../../src/catalog/catalog.types.js';
+import type { AppConfig } from '../../src/config/config.js';
+import { ApiError } from '../../src/errors/api-error.js';
+import { MetricsService } from '../../src/observability/metrics.service.js';
+import { LimitPolicyService } from '../../src/quota/limit-policy.service.js';
+import { DEFAULT_TIER_LIMITS, NO_LIMITS, scopeKey, type Limits } from '../../src/quota/limits.js';
+import { QuotaService } from '../../src/quota/quota.service.js';
+import { QuotaStore } from '../../src/quota/quota.store.js';
+import { RedisService } from '../../src/redis/redis.service.js';
+
+const REDIS = process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const logger = pino({ level: 'silent' });
+const redisServices: RedisService[] = [];
+
+function quotaConfig(tierLimits: Partial<Limits>, opts: { leaseMs?: number; failMode?: AppConfig['quota']['failMode']; redisUrl?: string } = {}): AppConfig {
+  const tiers = Object.fromEntries((Object.keys(DEFAULT_TIER_LIMITS) as Tier[]).map((t) => [t, { ...NO_LIMITS, ...tierLimits }])) as Record<Tier, Limits>;
+  return { redisUrl: opts.redisUrl ?? REDIS, quota: { tiers, leaseMs: opts.leaseMs ?? 60_000, failMode: opts.failMode ?? { rate: 'open', spend: 'closed' } } } as AppConfig;
+}
+
+/** One gateway replica's quota stack, with its own Redis connection. */
+async function replica(config: AppConfig, policies = new LimitPolicyService()) {
+  const redis = new RedisService(config);
+  redisServices.push(redis);
+  await redis.connect().catch(() => undefined);
+  const metrics = new MetricsService();
+  return { quota: new QuotaService(new QuotaStore(redis), policies, metrics, config, logger), metrics, policies };
+}
+
+after(async () => {
+  for (const r of redisServices) await r.onApplicationShutdown();
+});
+
+function principal(): Principal {
+  return { orgId: `org-${randomUUID()}`, keyId: `key-${randomUUID()}`, keyPrefix: 'sk-sy-test', tier: 'standard', scopes: new Set(['inference']), allowedModels: null };
+}
+
+const model = (prices = { in: 0, out: 0 }): CatalogModel => ({
+  name: 'm', kind: 'chat', aliases: [], pool: 'p', runtime: 'sim', servedModel: 'm', contextWindow: 8192, maxOutputTokens: null,
+  tokenizer: 'llama3', inputPricePerMTok: prices.in, outputPricePerMTok: prices.out, capabilities: {}, fallbacks: [], ownedBy: 'x', createdAt: new Date(),
+});
+
+async function refused(promise: Promise<unknown>, code: string): Promise<ApiError> {
+  let caught: unknown;
+  await promise.catch((err) => (caught = err));
+  assert.ok(caught instanceof ApiError, `expected a refusal, got ${String(caught)}`);
+  assert.equal(caught.status, 429);
+  assert.equal(caught.code, code);
+  return caught;
+}
+
+describe('quota limits on real Redis', () => {
+  it('refuses the request over the RPM limit with retry-after and OpenAI headers', async () => {
+    const { quota } = await replica(quotaConfig({ rpm: 3 }));
+    const who = principal();
+    const tickets = [];
+    for (let i = 0; i < 3; i++) tickets.push(await quota.admit(who, model(), 10, 10));
+    assert.equal(tickets[0]!.headers['x-ratelimit-limit-requests'], '3');
+    assert.equal(tickets[0]!.headers['x-ratelimit-remaining-requests'], '2');
+    assert.equal(tickets[2]!.headers['x-ratelimit-remaining-requests'], '0');
+    assert.equal(tickets[0]!.headers['x-ratelimit-reset-requests'], '1m0s');
+    const err = await refused(quota.admit(who, model(), 10, 10), 'rate_limit_exceeded');
+    assert.equal(err.type, 'rate_limit_error');
+    const retry = Number(err.headers['retry-after']);
+    assert.ok(retry >= 59 && retry <= 60, `retry-after ${retry}`);
+    assert.ok(Number(err.headers['retry-after-ms']) > 58_000);
+    assert.equal(err.headers['x-ratelimit-remaining-requests'], '0');
+    for (const t of tickets) await t.settle({ promptTokens: 10, completionTokens: 10 });
+  });
+
+  it('reserves prompt + max output before dispatch and reconciles with the real usage', async () => {
+    const { quota } = await replica(quotaConfig({ tpm: 1000 }));
+    const who = principal();
+    const first = await quota.admit(who, model(), 100, 500);
+    assert.equal(first.headers['x-ratelimit-remaining-tokens'], '400');
+    await refused(quota.admit(who, model(), 100, 500), 'rate_limit_exceeded');
+    // The first request used far less than it reserved: the difference comes back at once.
+    await first.settle({ promptTokens: 100, completionTokens: 20 });
+    const second = await quota.admit(who, model(), 100, 500);
+    assert.equal(second.headers['x-ratelimit-remaining-tokens'], String(1000 - 120 - 600));
+    await second.settle({ promptTokens: 100, completionTokens: 500 });
+    await refused(quota.admit(who, model(), 100, 200), 'rate_limit_exceeded');
+  });
+
+  it('tells a request that can never fit the TPM limit so, without a retry-after', async () => {
+    const { quota } = await replica(quotaConfig({ tpm: 1000 }));
+    const err = await refused(quota.admit(principal(), model(), 900, 500), 'rate_limit_exceeded');
+    assert.match(err.message, /Request too large/);
+    assert.equal(err.headers['retry-after'], undefined);
+  });
+
+  it('holds a concurrency lease until settle, on every path', async () => {
+    const { quota } = await replica(quotaConfig({ concurrency: 2 }));
+    const who = principal();
+    const a = await quota.admit(who, model(), 1, 1);
+    const b = await quota.admit(who, model(), 1, 1);
+    await refused(quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
+    await a.settle({ promptTokens: 1, completionTokens: 0 }); // e.g. the client disconnected
+    const c = await quota.admit(who, model(), 1, 1);
+    await b.settle({ promptTokens: 1, completionTokens: 1 });
+    await c.settle({ promptTokens: 1, completionTokens: 1 });
+    await b.settle({ promptTokens: 1, completionTokens: 1 }); // settling twice is harmless
+  });
+
+  it('lets the leases of a gateway that died expire', async () => {
+    const config = quotaConfig({ concurrency: 1 }, { leaseMs: 1_000 });
+    const dead = await replica(config);
+    const alive = await replica(config);
+    const who = principal();
+    await dead.quota.admit(who, model(), 1, 1);
+    dead.quota.onApplicationShutdown(); // stops renewing without settling: the process "died"
+    await refused(alive.quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
+    await new Promise((r) => setTimeout(r, 1_100));
+    const ticket = await alive.quota.admit(who, model(), 1, 1);
+    await ticket.settle({ promptTokens: 1, completionTokens: 1 });
+  });
+
+  it('renews the lease of a long request so it is not lost while it runs', async () => {
+    const config = quotaConfig({ concurrency: 1 }, { leaseMs: 1_000 });
+    const { quota } = await replica(config);
+    const who = principal();
+    const long = await quota.admit(who, model(), 1, 1);
+    await new Promise((r) => setTimeout(r, 1_500));
+    await refused(quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
+    await long.settle({ promptTokens: 1, completionTokens: 1 });
+  });
+
+  it('refuses a request whose worst-case cost would cross a hard daily budget, with insufficient_quota', async () => {
+    // 1 currency unit per 1M tokens both ways: 1,000 tokens cost 0.001.
+    const { quota } = await replica(quotaConfig({ dailySpend: 0.002 }));
+    const who = principal();
+    const priced = model({ in: 1, out: 1 });
+    const a = await quota.admit(who, priced, 500, 1000); // reserves 0.0015
+    const err = await refused(quota.admit(who, priced, 500, 1000), 'insufficient_quota');
+    assert.equal(err.type, 'insufficient_quota');
+    assert.match(err.message, /daily spend budget of 0\.00/);
+    await a.settle({ promptTokens: 500, completionTokens: 100 }); // really cost 0.0006
+    const b = await quota.admit(who, priced, 500, 800);
+    await b.settle({ promptTokens: 500, completionTokens: 800 });
+  });
+
+  it('only alerts on a soft budget, once, when it is crossed', async () => {
+    const { quota, metrics } = await replica(quotaConfig({ softDailySpend: 0.001 }));
+    const who = principal();
+    const priced = model({ in: 1, out: 1 });
+    for (let i = 0; i < 4; i++) {
+      const t = await quota.admit(who, priced, 300, 100);
+      await t.settle({ promptTokens: 300, completionTokens: 100 });
+    }
+    const alerts = (await metrics.budgetAlerts.get()).values.find((v) => v.labels.period === 'daily');
+    assert.equal(alerts?.value, 1);
+  });
+
+  it('applies key and org×model overrides on top of the tier defaults', async () => {
+    const policies = new LimitPolicyService();
+    const { quota } = await replica(quotaConfig({ rpm: 100 }), policies);
+    const who = principal();
+    policies.put(scopeKey('key', who.orgId, who.keyId), { rpm: 1 });
+    await quota.admit(who, model(), 1, 1);
+    await refused(quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
+    const other = { ...principal(), orgId: who.orgId };
+    policies.put(scopeKey('model', who.orgId, 'm'), { tpm: 50 });
+    await refused(quota.admit(other, model(), 40, 20), 'rate_limit_exceeded');
+  });
+
+  it('fails closed for spend and open for rate limits when Redis is unreachable, without hanging', async () => {
+    const down = 'redis://127.0.0.1:1';
+    const spendy = await replica(quotaConfig({ dailySpend: 10 }, { redisUrl: down }));
+    const started = Date.now();
+    await assert.rejects(spendy.quota.admit(principal(), model(), 1, 1), (err: unknown) => err instanceof ApiError && err.status === 503 && err.code === 'quota_unavailable');
+    const ratey = await replica(quotaConfig({ rpm: 10 }, { redisUrl: down }));
+    const ticket = await ratey.quota.admit(principal(), model(), 1, 1);
+    assert.deepEqual(ticket.headers, {});
+    assert.equal((await ratey.metrics.quotaFailOpen.get()).values[0]?.value, 1);
+    const strict = await replica(quotaConfig({ rpm: 10 }, { redisUrl: down, failMode: { rate: 'closed', spend: 'closed' } }));
+    await assert.rejects(strict.quota.admit(principal(), model(), 1, 1), (err: unknown) => err instanceof ApiError && err.code === 'quota_unavailable');
+    assert.ok(Date.now() - started < 2_000, 'answers at once');
+  });
+
+  it('never admits more tokens than the TPM limit across two replicas racing (zero overshoot)', async () => {
+    const LIMIT = 20_000;
+    const config = quotaConfig({ tpm: LIMIT });
+    const replicas = [await replica(config), await replica(config)];
+    const who = principal();
+    let admitted = 0;
+    let refusedCount = 0;
+    await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const r = replicas[i % 2]!;
+        const reserve = 100 + ((i * 37) % 400);
+        try {
+          await r.quota.admit(who, model(), reserve, 0);
+          admitted += reserve;
+        } catch (err) {
+          assert.ok(err instanceof ApiError && err.status === 429);
+          refusedCount++;
+        }
+      }),
+    );
+    assert.ok(refusedCount > 0, 'the limit was reached');
+    assert.ok(admitted <= LIMIT, `admitted ${admitted} tokens against a limit of ${LIMIT}`);
+    assert.ok(admitted > LIMIT - 500, `admitted ${admitted}: the limit is used, not starved`);
+  });
+});
