@@ -17,7 +17,9 @@ import { CatalogRepository } from './catalog/catalog.repository.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
 import { DispatcherService } from './dispatch/dispatcher.service.js';
+import { IpThrottleService } from './edge/ip-throttle.service.js';
 import { LifecycleService } from './edge/lifecycle.service.js';
+import { RedisThrottlerStorage } from './edge/redis-throttler.storage.js';
 import { OpenAiExceptionFilter } from './edge/openai-exception.filter.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { InferenceController } from './inference/inference.controller.js';
@@ -81,6 +83,8 @@ export class AppModule {
         QuotaService,
         MetricsService,
         LifecycleService,
+        RedisThrottlerStorage,
+        IpThrottleService,
         InferencePipeline,
       ],
     };

@@ -33,6 +33,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function startGateway(config: AppConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.edge.trustProxy,
     // Keep the client's request id when it is sane, otherwise mint one.
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];

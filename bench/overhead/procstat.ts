@@ -42,6 +42,17 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** CPU time all processes on the machine have used (user+nice+system+irq+softirq+steal), in ms. */
+export function machineBusyMs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / ticksPerSecond();
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface ProcessUsage {
   /** Highest VmRSS seen while sampling, MiB. */
   peakRssMiB: number;
@@ -55,6 +66,8 @@ export class UsageSampler {
   private readonly cpuStart = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private selfCpuStart: NodeJS.CpuUsage | undefined;
+  private machineStart = 0;
+  private startedAt = 0;
 
   constructor(
     private readonly pids: Record<string, number>,
@@ -67,6 +80,8 @@ export class UsageSampler {
       this.peak.set(name, rssMiB(pid) ?? 0);
     }
     this.selfCpuStart = process.cpuUsage();
+    this.machineStart = machineBusyMs();
+    this.startedAt = performance.now();
     this.timer = setInterval(() => this.sample(), this.intervalMs);
   }
 
@@ -77,7 +92,10 @@ export class UsageSampler {
     }
   }
 
-  /** Stops sampling; returns usage per process name, plus `client` (this process) CPU. */
+  /**
+   * Stops sampling; returns usage per process name, plus `client` (this process), `others` (CPU used by
+   * every other process on the machine) and `wall` (cpuMs holds the window's wall time).
+   */
   stop(): Record<string, ProcessUsage> {
     clearInterval(this.timer);
     this.sample();
@@ -87,6 +105,10 @@ export class UsageSampler {
     }
     const self = process.cpuUsage(this.selfCpuStart);
     out.client = { peakRssMiB: process.memoryUsage.rss() / 1024 / 1024, cpuMs: (self.user + self.system) / 1000 };
+    // Everything else the machine ran meanwhile (other users' builds and tests, system daemons): noise.
+    const ours = Object.values(out).reduce((a, u) => a + u.cpuMs, 0);
+    out.others = { peakRssMiB: 0, cpuMs: Math.max(0, machineBusyMs() - this.machineStart - ours) };
+    out.wall = { peakRssMiB: 0, cpuMs: performance.now() - this.startedAt };
     return out;
   }
 }

@@ -15,6 +15,8 @@ export interface PhaseSample {
   round: number;
   /** CPU and peak RSS per process over the measured window (sim, bare, gateway, client). */
   usage: Record<string, ProcessUsage>;
+  /** Requests served during the warm-up before this sample (throughput phase). */
+  warmupRequests?: number;
   throughput?: ClosedLoopResult;
   latency?: OpenLoopResult;
   ttft?: StreamTtftResult;

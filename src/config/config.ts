@@ -76,6 +76,8 @@ export interface AppConfig {
     maxTools: number;
     maxSchemaDepth: number;
   };
+  /** Pre-auth protection per client IP (0 = off); trustProxy makes the client IP come from X-Forwarded-For. */
+  edge: { ipRequestsPerMinute: number; adminIpRequestsPerMinute: number; trustProxy: boolean };
   /** Rate limits, quotas and budgets. */
   quota: {
     tiers: Record<Tier, Limits>;
@@ -282,6 +284,11 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
       maxMessageChars: intSetting(env, 'SWITCHYARD_MAX_MESSAGE_CHARS', 4 * 1024 * 1024, 1, 256 * 1024 * 1024),
       maxTools: intSetting(env, 'SWITCHYARD_MAX_TOOLS', 128, 0, 10_000),
       maxSchemaDepth: intSetting(env, 'SWITCHYARD_MAX_SCHEMA_DEPTH', 10, 1, 100),
+    },
+    edge: {
+      ipRequestsPerMinute: intSetting(env, 'SWITCHYARD_IP_REQUESTS_PER_MINUTE', 6_000, 0, 10_000_000),
+      adminIpRequestsPerMinute: intSetting(env, 'SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE', 120, 0, 10_000_000),
+      trustProxy: enumSetting(env, 'SWITCHYARD_TRUST_PROXY', 'false', ['true', 'false'] as const) === 'true',
     },
     quota: {
       tiers: Object.fromEntries(TIERS.map((t) => [t, { ...DEFAULT_TIER_LIMITS[t], ...(cat.tiers?.[t] ?? {}) }])) as Record<Tier, Limits>,

@@ -29,16 +29,19 @@ export class InferenceController {
   ) {}
 
   @Post('chat/completions')
+  @HttpCode(200)
   chatCompletions(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.pipeline.handle('chat.completions', req, reply);
   }
 
   @Post('completions')
+  @HttpCode(200)
   completions(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.pipeline.handle('completions', req, reply);
   }
 
   @Post('embeddings')
+  @HttpCode(200)
   embeddings(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.pipeline.handle('embeddings', req, reply);
   }

@@ -10,6 +10,7 @@ import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { DispatcherService } from '../dispatch/dispatcher.service.js';
+import { IpThrottleService } from '../edge/ip-throttle.service.js';
 import { LifecycleService } from '../edge/lifecycle.service.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -61,6 +62,7 @@ export class InferencePipeline {
     private readonly quota: QuotaService,
     private readonly dispatcher: DispatcherService,
     private readonly lifecycle: LifecycleService,
+    private readonly ipThrottle: IpThrottleService,
     private readonly metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -75,7 +77,9 @@ export class InferencePipeline {
     let release: (() => void) | undefined;
     this.lifecycle.begin();
     try {
+      // 0. edge: draining replicas take no new work; per-IP throttle before any key lookup
       if (this.lifecycle.draining) throw new ApiError(ErrorCode.ShuttingDown, 'This server is shutting down; retry on another replica.', null, { 'retry-after': '1' });
+      await this.ipThrottle.check('v1', req.ip);
 
       // 1. auth: Bearer key → principal (in-process cache, no query on a hit); needs the inference scope
       const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE);

@@ -14,6 +14,8 @@ export class RedisService implements OnApplicationShutdown {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
+      // Concurrent requests' commands share one write: fewer syscalls on the hot path under load.
+      enableAutoPipelining: true,
     });
     this.client.on('error', () => {
       /* reconnects on its own; readiness reports the state */
