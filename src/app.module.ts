@@ -21,6 +21,8 @@ import { IpThrottleService } from './edge/ip-throttle.service.js';
 import { LifecycleService } from './edge/lifecycle.service.js';
 import { RedisThrottlerStorage } from './edge/redis-throttler.storage.js';
 import { OpenAiExceptionFilter } from './edge/openai-exception.filter.js';
+import { FleetMonitor } from './fleet/fleet-monitor.service.js';
+import { FleetMetrics } from './fleet/fleet.metrics.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { InferenceController } from './inference/inference.controller.js';
 import { InferencePipeline } from './inference/inference.pipeline.js';
@@ -28,7 +30,10 @@ import { HealthController } from './observability/health.controller.js';
 import { LOGGER } from './observability/logger.js';
 import { MetricsService } from './observability/metrics.service.js';
 import { RedisService } from './redis/redis.service.js';
-import { PodPicker } from './routing/pod-picker.js';
+import { SchedulerMetrics } from './scheduler/scheduler.metrics.js';
+import { DeferredWorkService } from './scheduler/deferred-work.service.js';
+import { SchedulerService } from './scheduler/scheduler.service.js';
+import { ModelRouter } from './routing/model-router.js';
 import { PromptService } from './prompt/prompt.service.js';
 import { LimitPolicyService } from './quota/limit-policy.service.js';
 import { QuotaService } from './quota/quota.service.js';
@@ -56,9 +61,15 @@ export class AppModule {
         RedisService,
         CatalogRepository,
         CatalogService,
+        // fleet, routing and scheduling: pods and their health, fallback chains, admission, dispatch
+        FleetMetrics,
         FleetService,
-        PodPicker,
+        FleetMonitor,
+        SchedulerMetrics,
+        SchedulerService,
+        ModelRouter,
         DispatcherService,
+        DeferredWorkService,
         // auth: key → principal through an in-process cache invalidated over Redis pub/sub
         ApiKeyHasher,
         CredentialRepository,

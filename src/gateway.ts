@@ -15,6 +15,8 @@ import type { AppConfig } from './config/config.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
 import { LifecycleService } from './edge/lifecycle.service.js';
+import { FleetMonitor } from './fleet/fleet-monitor.service.js';
+import { DeferredWorkService } from './scheduler/deferred-work.service.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { PromptService } from './prompt/prompt.service.js';
 import { NestPinoLogger, createLogger } from './observability/logger.js';
@@ -72,6 +74,10 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
   const catalog = app.get(CatalogService);
   await catalog.init(config.catalogue);
   await Promise.all([app.get(PromptService).warm(catalog.listModels()), app.get(FleetService).start(catalog.listPools())]);
+  // Fleet control loop: runtime metrics and active health every second (stopped at shutdown); then the
+  // BullMQ workers that feed deferred work into the scheduler (closed first at shutdown).
+  app.get(FleetMonitor).start();
+  await app.get(DeferredWorkService).start(catalog.listPools());
 
   await app.listen(config.port, config.host);
   const address = fastify.server.address();

@@ -28,6 +28,8 @@ export interface ClosedLoopResult {
   errors: number;
   timeouts: number;
   non2xx: number;
+  /** Responses by status code (autocannon's statusCodeStats). */
+  statusCodes: Record<string, number>;
   latenciesMs: number[];
 }
 
@@ -58,6 +60,7 @@ export function closedLoop(target: Target, body: string, connections: number, du
           errors: result.errors,
           timeouts: result.timeouts,
           non2xx: result.non2xx,
+          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, v]) => [code, v.count])),
           latenciesMs: latencies,
         });
       },
@@ -84,6 +87,8 @@ export interface OpenLoopResult {
   scheduledLatenciesMs: number[];
   /** How late requests were sent relative to their schedule (client timer lag), p99 in ms. */
   sendLagP99Ms: number;
+  /** First few failures, "HTTP 429 {...}" or the error message. */
+  errorSamples: string[];
 }
 
 /** Fires `rate` requests per second for `durationS` seconds on a fixed schedule (open loop). */
@@ -97,6 +102,7 @@ export async function openLoop(target: Target, body: string, rate: number, durat
   const lags: number[] = [];
   let ok = 0;
   let errors = 0;
+  const errorSamples: string[] = [];
   const inflight = new Set<Promise<void>>();
 
   const fire = (due: number) => {
@@ -105,18 +111,21 @@ export async function openLoop(target: Target, body: string, rate: number, durat
     const p = pool
       .request({ path: target.path, method: 'POST', headers, body })
       .then(async (res) => {
+        if (res.statusCode < 200 || res.statusCode >= 300) {
+          errors++;
+          const text = await res.body.text().catch(() => '');
+          if (errorSamples.length < 3) errorSamples.push(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+          return;
+        }
         await res.body.dump({ limit: Infinity });
         const end = performance.now();
-        if (res.statusCode >= 200 && res.statusCode < 300) {
-          ok++;
-          latencies.push(end - sentAt);
-          scheduled.push(end - due);
-        } else {
-          errors++;
-        }
+        ok++;
+        latencies.push(end - sentAt);
+        scheduled.push(end - due);
       })
-      .catch(() => {
+      .catch((err: Error) => {
         errors++;
+        if (errorSamples.length < 3) errorSamples.push(err.message);
       })
       .finally(() => inflight.delete(p));
     inflight.add(p);
@@ -150,6 +159,7 @@ export async function openLoop(target: Target, body: string, rate: number, durat
     latenciesMs: latencies,
     scheduledLatenciesMs: scheduled,
     sendLagP99Ms: percentile(lags, 0.99),
+    errorSamples,
   };
 }
 
@@ -191,12 +201,13 @@ export interface StreamTtftResult {
   totalMs: number[];
   /** Data events per stream (role chunk, content chunks, final chunk; [DONE] not counted). */
   chunksPerStream: number[];
+  errorSamples: string[];
 }
 
 /** `n` streaming requests, `concurrency` at a time; time to the first `data:` chunk and to the end. */
 export async function streamTtft(target: Target, body: string, n: number, concurrency: number): Promise<StreamTtftResult> {
   const pool = new Pool(target.origin, { connections: concurrency, keepAliveTimeout: 30_000 });
-  const out: StreamTtftResult = { requests: n, concurrency, ok: 0, errors: 0, ttftMs: [], totalMs: [], chunksPerStream: [] };
+  const out: StreamTtftResult = { requests: n, concurrency, ok: 0, errors: 0, ttftMs: [], totalMs: [], chunksPerStream: [], errorSamples: [] };
   let next = 0;
   const worker = async () => {
     while (next < n) {
@@ -204,6 +215,12 @@ export async function streamTtft(target: Target, body: string, n: number, concur
       const t0 = performance.now();
       try {
         const res = await pool.request({ path: target.path, method: 'POST', headers: target.headers, body });
+        if (res.statusCode < 200 || res.statusCode >= 300) {
+          out.errors++;
+          const text = await res.body.text().catch(() => '');
+          if (out.errorSamples.length < 3) out.errorSamples.push(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+          continue;
+        }
         let ttft: number | undefined;
         const counter = new EventCounter();
         let done = false;
@@ -213,16 +230,18 @@ export async function streamTtft(target: Target, body: string, n: number, concur
           if (chunk.indexOf(DONE) !== -1) done = true;
         }
         const total = performance.now() - t0;
-        if (res.statusCode >= 200 && res.statusCode < 300 && ttft !== undefined && done) {
+        if (ttft !== undefined && done) {
           out.ok++;
           out.ttftMs.push(ttft);
           out.totalMs.push(total);
           out.chunksPerStream.push(counter.events - 1);
         } else {
           out.errors++;
+          if (out.errorSamples.length < 3) out.errorSamples.push('stream ended without data: [DONE]');
         }
-      } catch {
+      } catch (err) {
         out.errors++;
+        if (out.errorSamples.length < 3) out.errorSamples.push((err as Error).message);
       }
     }
   };
@@ -240,6 +259,7 @@ export interface ChunkRateResult {
   errors: number;
   chunksPerSecond: number;
   streamsPerSecond: number;
+  errorSamples: string[];
 }
 
 /** `concurrency` clients each streaming back to back for `durationS`; counts chunks delivered in the window. */
@@ -250,10 +270,17 @@ export async function streamChunkRate(target: Target, body: string, concurrency:
   let events = 0;
   let streamsCompleted = 0;
   let errors = 0;
+  const errorSamples: string[] = [];
   const worker = async () => {
     while (performance.now() < deadline) {
       try {
         const res = await pool.request({ path: target.path, method: 'POST', headers: target.headers, body });
+        if (res.statusCode < 200 || res.statusCode >= 300) {
+          errors++;
+          const text = await res.body.text().catch(() => '');
+          if (errorSamples.length < 3) errorSamples.push(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+          continue;
+        }
         const counter = new EventCounter();
         let doneInWindow = false;
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -263,13 +290,13 @@ export async function streamChunkRate(target: Target, body: string, concurrency:
             if (chunk.indexOf(DONE) !== -1) doneInWindow = true;
           }
         }
-        if (res.statusCode < 200 || res.statusCode >= 300) errors++;
-        else if (doneInWindow) {
+        if (doneInWindow) {
           streamsCompleted++;
           events--; // the [DONE] event is framing, not a chunk
         }
-      } catch {
+      } catch (err) {
         errors++;
+        if (errorSamples.length < 3) errorSamples.push((err as Error).message);
       }
     }
   };
@@ -284,6 +311,7 @@ export async function streamChunkRate(target: Target, body: string, concurrency:
     errors,
     chunksPerSecond: events / windowS,
     streamsPerSecond: streamsCompleted / windowS,
+    errorSamples,
   };
 }
 

@@ -3,7 +3,7 @@
  * plus a sampler that records peak RSS and CPU used by a set of processes over a load phase.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 function ticksPerSecond(): number {
@@ -53,6 +53,51 @@ export function machineBusyMs(): number {
   }
 }
 
+/** PIDs of processes whose command name is one of `names` (e.g. redis-server, postgres backends). */
+export function pidsByName(names: readonly string[]): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (names.includes(comm)) out.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Processes a gateway request also costs CPU in: Redis and PostgreSQL (shared with the rest of the machine). */
+const SERVICE_NAMES = ['redis-server', 'postgres'];
+
+/** CPU of a group of processes found by name, summed over processes alive at the end of the window. */
+class GroupCpu {
+  private start = new Map<number, number>();
+  constructor(private readonly names: readonly string[]) {}
+  begin(): void {
+    this.start = new Map(pidsByName(this.names).map((pid) => [pid, cpuMs(pid) ?? 0]));
+  }
+  end(): number {
+    let total = 0;
+    for (const pid of pidsByName(this.names)) total += (cpuMs(pid) ?? 0) - (this.start.get(pid) ?? 0);
+    return total;
+  }
+}
+
+/** Cores' worth of CPU used by processes other than `excludePids` (and this one) over `ms`. */
+export async function backgroundCores(excludePids: number[], ms: number): Promise<number> {
+  const cpuOf = () => excludePids.reduce((a, pid) => a + (cpuMs(pid) ?? 0), 0);
+  const m0 = machineBusyMs();
+  const o0 = cpuOf();
+  const s0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const self = process.cpuUsage(s0);
+  const busy = machineBusyMs() - m0 - (cpuOf() - o0) - (self.user + self.system) / 1000;
+  return Math.max(0, busy) / (performance.now() - t0);
+}
+
 export interface ProcessUsage {
   /** Highest VmRSS seen while sampling, MiB. */
   peakRssMiB: number;
@@ -68,6 +113,7 @@ export class UsageSampler {
   private selfCpuStart: NodeJS.CpuUsage | undefined;
   private machineStart = 0;
   private startedAt = 0;
+  private readonly services = new GroupCpu(SERVICE_NAMES);
 
   constructor(
     private readonly pids: Record<string, number>,
@@ -79,6 +125,7 @@ export class UsageSampler {
       this.cpuStart.set(name, cpuMs(pid) ?? 0);
       this.peak.set(name, rssMiB(pid) ?? 0);
     }
+    this.services.begin();
     this.selfCpuStart = process.cpuUsage();
     this.machineStart = machineBusyMs();
     this.startedAt = performance.now();
@@ -93,8 +140,9 @@ export class UsageSampler {
   }
 
   /**
-   * Stops sampling; returns usage per process name, plus `client` (this process), `others` (CPU used by
-   * every other process on the machine) and `wall` (cpuMs holds the window's wall time).
+   * Stops sampling; returns usage per process name, plus `client` (this process), `services` (Redis and
+   * PostgreSQL), `others` (CPU used by every other process on the machine) and `wall` (cpuMs holds the
+   * window's wall time).
    */
   stop(): Record<string, ProcessUsage> {
     clearInterval(this.timer);
@@ -105,6 +153,8 @@ export class UsageSampler {
     }
     const self = process.cpuUsage(this.selfCpuStart);
     out.client = { peakRssMiB: process.memoryUsage.rss() / 1024 / 1024, cpuMs: (self.user + self.system) / 1000 };
+    // Redis and PostgreSQL: Switchyard calls them per request, but they are shared with the machine.
+    out.services = { peakRssMiB: 0, cpuMs: this.services.end() };
     // Everything else the machine ran meanwhile (other users' builds and tests, system daemons): noise.
     const ours = Object.values(out).reduce((a, u) => a + u.cpuMs, 0);
     out.others = { peakRssMiB: 0, cpuMs: Math.max(0, machineBusyMs() - this.machineStart - ours) };

@@ -77,6 +77,13 @@ function dist(values: number[]): Dist {
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
+/** Cores' worth of CPU that other processes on the machine used during a sample. */
+function othersCores(sample: PhaseSample): number {
+  const others = sample.usage.others?.cpuMs;
+  const wall = sample.usage.wall?.cpuMs;
+  return others !== undefined && wall ? others / wall : Number.NaN;
+}
+
 export interface ArmSummary {
   throughput?: {
     rpsPerRound: number[];
@@ -86,8 +93,12 @@ export interface ArmSummary {
     middleCpuUsPerReq?: number;
     simCpuUsPerReq: number;
     clientCpuUsPerReq: number;
+    /** Redis + PostgreSQL CPU per request (shared services; near zero when nothing else uses them). */
+    servicesCpuUsPerReq: number;
     /** Requests/s the middle process could serve with one full core, from its CPU per request. */
     middleOneCoreRps?: number;
+    /** Cores used by other processes on the machine during the samples (mean, max over rounds). */
+    noiseCores: number[];
   };
   latency?: { achievedRps: number; latency: Dist; p50PerRound: number[]; errors: number; middleCpuUsPerReq?: number; sendLagP99Ms: number };
   ttft?: { ttft: Dist; total: Dist; p50PerRound: number[]; errors: number; chunksPerStream: number };
@@ -103,6 +114,8 @@ export interface Summary {
     addedP50Met?: boolean;
   };
   peakRss: Record<'gateway' | 'bare' | 'sim', { mib: number; during?: string }>;
+  /** Cores used by other processes during the measurements: mean and max over all samples. */
+  noise: { meanCores: number; maxCores: number };
 }
 
 export function summarize(r: BenchResults): Summary {
@@ -125,7 +138,9 @@ export function summarize(r: BenchResults): Summary {
         middleCpuUsPerReq: middleCpu,
         simCpuUsPerReq: (cpu('sim') * 1000) / reqs,
         clientCpuUsPerReq: (cpu('client') * 1000) / reqs,
+        servicesCpuUsPerReq: (cpu('services') * 1000) / reqs,
         middleOneCoreRps: middleCpu ? 1e6 / middleCpu : undefined,
+        noiseCores: tp.map(othersCores),
       };
     }
 
@@ -188,7 +203,8 @@ export function summarize(r: BenchResults): Summary {
     }
     peakRss[proc] = best;
   }
-  return { arms, targets, peakRss };
+  const noise = r.samples.map(othersCores).filter((x) => !Number.isNaN(x));
+  return { arms, targets, peakRss, noise: { meanCores: mean(noise), maxCores: noise.length ? Math.max(...noise) : Number.NaN } };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -227,7 +243,8 @@ export function renderSection(r: BenchResults): string {
       `exactly that many tokens, \`Authorization\` sent to every arm. ${p.rounds} interleaved round${p.rounds > 1 ? 's' : ''} ` +
       `(arm order reversed every round); percentiles pool all rounds. "proxy CPU" is the user+system CPU time of the process ` +
       `in the middle (bare proxy or Switchyard) from /proc, divided by the requests (or chunks) it served. Load generator, pod and ` +
-      `proxy share the ${r.machine.nproc} cores.`,
+      `proxy share the ${r.machine.nproc} cores. Other processes on the machine used ${f(s.noise.meanCores)} cores on average ` +
+      `(max ${f(s.noise.maxCores)}) during the measured windows${s.noise.maxCores > 0.1 ? ' — the machine was not quiet; compare per-round values' : ''}.`,
     '',
   );
 
@@ -257,7 +274,7 @@ export function renderSection(r: BenchResults): string {
     const bare = a.bare?.throughput;
     lines.push(
       table(
-        ['arm', 'req/s', 'per round', '% of bare proxy', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'sim CPU µs/req', 'client CPU µs/req', 'errors'],
+        ['arm', 'req/s', 'per round', '% of bare proxy', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'Redis+PG CPU µs/req', 'sim CPU µs/req', 'client CPU µs/req', 'other procs, cores', 'errors'],
         present
           .filter((arm) => a[arm]!.throughput)
           .map((arm) => {
@@ -270,8 +287,10 @@ export function renderSection(r: BenchResults): string {
               f(x.latency.p50),
               f(x.latency.p99),
               f(x.middleCpuUsPerReq, 0),
+              f(x.servicesCpuUsPerReq, 0),
               f(x.simCpuUsPerReq, 0),
               f(x.clientCpuUsPerReq, 0),
+              x.noiseCores.map((v) => f(v)).join(', '),
               String(x.errors),
             ];
           }),

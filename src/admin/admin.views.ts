@@ -2,7 +2,8 @@
  * What the admin API returns: OpenAI-style objects (`object` field, snake_case, Unix seconds). An API
  * key view carries its display prefix only; the secret appears once, in the create/rotate response.
  */
-import { ApiProperty } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiProperty, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Principal } from '../auth/principal.js';
 import { SCOPES, TIERS } from '../auth/principal.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
@@ -203,4 +204,24 @@ export class AuditLogListView extends ListEnvelope {
 export class ModelListView {
   @ApiProperty({ enum: ['list'] }) object!: 'list';
   @ApiProperty({ type: [ModelView] }) data!: ModelView[];
+}
+
+class ErrorDetail {
+  @ApiProperty() message!: string;
+  @ApiProperty({ example: 'invalid_request_error' }) type!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'The offending field, e.g. `allowed_models[1]`.' }) param!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'invalid_value' }) code!: string | null;
+}
+export class ErrorView {
+  @ApiProperty({ type: ErrorDetail }) error!: ErrorDetail;
+}
+
+/** The error answers every admin route can give, in OpenAI's error shape. */
+export function AdminErrorResponses(): ClassDecorator {
+  return applyDecorators(
+    ApiBadRequestResponse({ type: ErrorView, description: 'invalid_value / missing_required_parameter / unsupported_parameter, with `param`' }),
+    ApiUnauthorizedResponse({ type: ErrorView, description: 'invalid_api_key: missing, unknown, revoked or expired key' }),
+    ApiForbiddenResponse({ type: ErrorView, description: "permission_denied (the key's scopes or role do not allow it) / organization_suspended" }),
+    ApiNotFoundResponse({ type: ErrorView, description: "not_found: no such organization or key, or one outside the caller's organization" }),
+  );
 }

@@ -6,10 +6,11 @@ import { ApiKeyService } from '../tenancy/api-key.service.js';
 import { CreateApiKeyDto, DEFAULT_PAGE_SIZE, ListApiKeysQueryDto, RotateApiKeyDto } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
 import { AdminValidationPipe } from './admin-validation.pipe.js';
-import { ApiKeyListView, ApiKeyView, CreatedApiKeyView, RotatedApiKeyView, apiKeyView, listView } from './admin.views.js';
+import { AdminErrorResponses, ApiKeyListView, ApiKeyView, CreatedApiKeyView, RotatedApiKeyView, apiKeyView, listView } from './admin.views.js';
 
 @ApiTags('api keys')
 @ApiBearerAuth()
+@AdminErrorResponses()
 @Controller('admin/v1/organizations/:orgId/keys')
 @UseGuards(AdminGuard)
 @UsePipes(AdminValidationPipe)

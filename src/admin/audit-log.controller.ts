@@ -6,10 +6,11 @@ import { AuditLogService } from '../tenancy/audit-log.service.js';
 import { AuditLogQueryDto, DEFAULT_PAGE_SIZE } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
 import { AdminValidationPipe } from './admin-validation.pipe.js';
-import { AuditLogListView, PrincipalView, auditEntryView, listView, principalView } from './admin.views.js';
+import { AdminErrorResponses, AuditLogListView, PrincipalView, auditEntryView, listView, principalView } from './admin.views.js';
 
 @ApiTags('audit')
 @ApiBearerAuth()
+@AdminErrorResponses()
 @Controller('admin/v1')
 @UseGuards(AdminGuard)
 @UsePipes(AdminValidationPipe)

@@ -7,6 +7,7 @@ import { CreateOrganizationDto, DEFAULT_PAGE_SIZE, ListQueryDto, UpdateOrganizat
 import { AdminGuard, CurrentActor } from './admin.guard.js';
 import { AdminValidationPipe } from './admin-validation.pipe.js';
 import {
+  AdminErrorResponses,
   LimitsView,
   ModelListView,
   OrganizationListView,
@@ -19,6 +20,7 @@ import {
 
 @ApiTags('organizations')
 @ApiBearerAuth()
+@AdminErrorResponses()
 @Controller('admin/v1/organizations')
 @UseGuards(AdminGuard)
 @UsePipes(AdminValidationPipe)

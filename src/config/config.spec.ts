@@ -39,8 +39,8 @@ describe('config', () => {
 
   it('rejects catalogues with dangling references', () => {
     const pools = [{ name: 'p', runtime: 'sim', provider: 'local', servedModel: 's', sim: { profile: 'zero' } }];
-    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'q', contextWindow: 1, tokenizer: 't' }] }, 'f'), /unknown pool "q"/);
-    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'p', contextWindow: 1, tokenizer: 't', fallbacks: ['x'] }] }, 'f'), /unknown model "x"/);
-    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'p', contextWindow: 0, tokenizer: 't' }] }, 'f'), /contextWindow/);
+    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'q', contextWindow: 1, tokenizer: 'llama3' }] }, 'f'), /unknown pool "q"/);
+    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'p', contextWindow: 1, tokenizer: 'llama3', fallbacks: ['x'] }] }, 'f'), /unknown model "x"/);
+    assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'p', contextWindow: 0, tokenizer: 'llama3' }] }, 'f'), /contextWindow/);
   });
 });

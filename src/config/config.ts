@@ -48,6 +48,43 @@ export interface CatalogueConfig {
   tiers?: Partial<Record<Tier, Partial<Limits>>>;
 }
 
+// --- routing and scheduling settings (src/routing, src/scheduler, src/fleet) -------------------------
+export type RoutingPolicyName = 'round-robin' | 'least-load' | 'prefix-load';
+export const ROUTING_POLICIES: readonly RoutingPolicyName[] = ['round-robin', 'least-load', 'prefix-load'];
+/** Strict priority between classes, fair share between organizations inside one. */
+export type PriorityClass = 'interactive' | 'flex' | 'batch';
+
+export interface SchedulingConfig {
+  /** How a pod is chosen among those with headroom. */
+  policy: RoutingPolicyName;
+  /** Admission budget of a pod (docs/architecture.md, "Admission"). */
+  maxInFlightPerPod: number;
+  prefillBudgetTokens: number;
+  /** KV-cache usage (0–1) above which a pod takes nothing new until one of our requests finishes. */
+  kvHighWatermark: number;
+  /** Requests waiting in the gateway per pool, and per organization within a pool. */
+  maxQueuedPerPool: number;
+  maxQueuedPerOrg: number;
+  /** Longest wait in the queue before shedding (0 = no deadline). */
+  queueTimeoutMs: Record<PriorityClass, number>;
+  /** Attempts per pool before the first byte (the first try plus retries on other pods). */
+  maxAttempts: number;
+  /** Tiers sent down a model's fallback chain when its pool is saturated (others wait for it). */
+  saturationFallbackTiers: Tier[];
+  /** Prefix affinity: prompt text hashed in blocks of `blockChars`, at most `maxBlocks` of them. */
+  prefix: { blockChars: number; maxBlocks: number; affinityEntriesPerPool: number };
+  /** Bounded load: no pod gets more than this factor × the pool's mean in-flight (+1) for affinity. */
+  boundedLoadFactor: number;
+  fleet: {
+    scrapeIntervalMs: number;
+    probeTimeoutMs: number;
+    breaker: { failuresToEject: number; probeFailuresToEject: number; ejectBaseMs: number; ejectMaxMs: number };
+  };
+  /** BullMQ workers per pool feeding deferred (batch) work into the scheduler; 0 = none on this replica. */
+  deferredWorkersPerPool: number;
+}
+// --- end of routing and scheduling settings ----------------------------------------------------------
+
 export interface AppConfig {
   host: string;
   port: number;
@@ -86,6 +123,8 @@ export interface AppConfig {
     /** When Redis is unreachable: refuse ('closed') or admit unchecked ('open'). */
     failMode: { rate: 'open' | 'closed'; spend: 'open' | 'closed' };
   };
+  /** Model routing, admission scheduling, pod health. */
+  scheduling: SchedulingConfig;
   shutdownGraceMs: number;
   upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number };
   catalogue: CatalogueConfig;
@@ -243,6 +282,56 @@ export function loadCatalogueFile(path: string): CatalogueConfig {
   return parseCatalogue(raw, path);
 }
 
+// --- routing and scheduling settings ------------------------------------------------------------------
+function tierListSetting(env: Env, name: string, fallback: string): Tier[] {
+  const raw = env[name] ?? fallback;
+  const tiers = raw.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const tier of tiers) {
+    if (!TIERS.includes(tier as Tier)) throw new ConfigError(`${name} must be a comma-separated list of ${TIERS.join(', ')}, got "${raw}"`);
+  }
+  return tiers as Tier[];
+}
+
+function loadSchedulingConfig(env: Env): SchedulingConfig {
+  const ejectBaseMs = intSetting(env, 'SWITCHYARD_BREAKER_EJECT_BASE_MS', 2_000, 100, 600_000);
+  const ejectMaxMs = intSetting(env, 'SWITCHYARD_BREAKER_EJECT_MAX_MS', 30_000, 100, 3_600_000);
+  if (ejectMaxMs < ejectBaseMs) throw new ConfigError('SWITCHYARD_BREAKER_EJECT_MAX_MS must be at least SWITCHYARD_BREAKER_EJECT_BASE_MS');
+  const scrapeIntervalMs = intSetting(env, 'SWITCHYARD_FLEET_SCRAPE_INTERVAL_MS', 1_000, 100, 60_000);
+  return {
+    policy: enumSetting(env, 'SWITCHYARD_ROUTING_POLICY', 'prefix-load', ROUTING_POLICIES),
+    maxInFlightPerPod: intSetting(env, 'SWITCHYARD_SCHED_MAX_IN_FLIGHT_PER_POD', 256, 1, 100_000),
+    prefillBudgetTokens: intSetting(env, 'SWITCHYARD_SCHED_PREFILL_BUDGET_TOKENS', 8_192, 1, 10_000_000),
+    kvHighWatermark: intSetting(env, 'SWITCHYARD_SCHED_KV_HIGH_WATERMARK_PCT', 90, 1, 100) / 100,
+    maxQueuedPerPool: intSetting(env, 'SWITCHYARD_SCHED_MAX_QUEUED', 2_048, 0, 1_000_000),
+    maxQueuedPerOrg: intSetting(env, 'SWITCHYARD_SCHED_MAX_QUEUED_PER_ORG', 512, 0, 1_000_000),
+    queueTimeoutMs: {
+      interactive: intSetting(env, 'SWITCHYARD_SCHED_TIMEOUT_INTERACTIVE_MS', 30_000, 0, 3_600_000),
+      flex: intSetting(env, 'SWITCHYARD_SCHED_TIMEOUT_FLEX_MS', 600_000, 0, 24 * 3_600_000),
+      batch: intSetting(env, 'SWITCHYARD_SCHED_TIMEOUT_BATCH_MS', 0, 0, 7 * 24 * 3_600_000),
+    },
+    maxAttempts: intSetting(env, 'SWITCHYARD_DISPATCH_MAX_ATTEMPTS', 3, 1, 10),
+    saturationFallbackTiers: tierListSetting(env, 'SWITCHYARD_FALLBACK_ON_SATURATION_TIERS', 'free'),
+    prefix: {
+      blockChars: intSetting(env, 'SWITCHYARD_PREFIX_BLOCK_CHARS', 256, 16, 65_536),
+      maxBlocks: intSetting(env, 'SWITCHYARD_PREFIX_MAX_BLOCKS', 256, 1, 65_536),
+      affinityEntriesPerPool: intSetting(env, 'SWITCHYARD_PREFIX_AFFINITY_ENTRIES', 200_000, 1_000, 100_000_000),
+    },
+    boundedLoadFactor: intSetting(env, 'SWITCHYARD_ROUTING_BOUNDED_LOAD_PCT', 150, 100, 10_000) / 100,
+    fleet: {
+      scrapeIntervalMs,
+      probeTimeoutMs: intSetting(env, 'SWITCHYARD_FLEET_PROBE_TIMEOUT_MS', Math.min(1_000, scrapeIntervalMs), 10, 60_000),
+      breaker: {
+        failuresToEject: intSetting(env, 'SWITCHYARD_BREAKER_FAILURES', 3, 1, 1_000),
+        probeFailuresToEject: intSetting(env, 'SWITCHYARD_BREAKER_PROBE_FAILURES', 2, 1, 1_000),
+        ejectBaseMs,
+        ejectMaxMs,
+      },
+    },
+    deferredWorkersPerPool: intSetting(env, 'SWITCHYARD_DEFERRED_WORKERS_PER_POOL', 4, 0, 1_000),
+  };
+}
+// --- end of routing and scheduling settings ----------------------------------------------------------
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Builds the config from env (and the catalogue file it names, unless a catalogue is given). */
@@ -298,6 +387,7 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
         spend: enumSetting(env, 'SWITCHYARD_QUOTA_FAIL_MODE_SPEND', 'closed', ['open', 'closed'] as const),
       },
     },
+    scheduling: loadSchedulingConfig(env),
     shutdownGraceMs: intSetting(env, 'SWITCHYARD_SHUTDOWN_GRACE_MS', 30_000, 0, 600_000),
     upstream: {
       connectTimeoutMs: intSetting(env, 'SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS', 2_000, 1, 60_000),

@@ -1,22 +1,22 @@
 /**
- * Sends a request to a pod of the model's pool and hands back the open response. A failure before the
- * client has seen a byte (connect refused, 5xx, a stream that dies before its first chunk) is retried
- * once on another pod; after that the caller owns the response and its errors.
+ * Sends a request to the pod the scheduler admitted it on and hands back the open response. A failure
+ * before the client has seen a byte (connect refused, 5xx/429, a timeout, a stream that dies before its
+ * first chunk) is reported to the pod's circuit breaker and retried on another pod of the pool — the
+ * lease re-admits it ahead of every queued request — up to `maxAttempts` in all; after that the caller
+ * gets the last error (and may move down the fallback chain). After the first byte the caller owns the
+ * response and its errors.
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { FleetService } from '../fleet/fleet.service.js';
 import type { Pod } from '../fleet/pod.js';
 import { MetricsService } from '../observability/metrics.service.js';
-import { PodPicker } from '../routing/pod-picker.js';
 import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/runtime-adapter.js';
 import { VllmAdapter } from '../runtimes/vllm.adapter.js';
+import { NoRetryTarget, type Lease } from '../scheduler/pool-scheduler.js';
 import { UpstreamFailure, classifyUpstreamError } from './upstream-failure.js';
-
-const MAX_ATTEMPTS = 2;
 
 export interface DispatchRequest {
   model: CatalogModel;
@@ -32,7 +32,7 @@ export interface DispatchRequest {
 interface Opened {
   pod: Pod;
   adapter: RuntimeAdapter;
-  /** Decrements the pod's in-flight count; call exactly once when the response is finished. */
+  /** Frees the pod's admission slot; call when the response is finished (idempotent). */
   release(): void;
 }
 
@@ -53,45 +53,49 @@ const ADAPTERS: Record<CatalogModel['runtime'], RuntimeAdapter> = { sim: vllm, v
 @Injectable()
 export class DispatcherService {
   constructor(
-    private readonly picker: PodPicker,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly fleet: FleetService,
     private readonly metrics: MetricsService,
   ) {}
 
-  async dispatch(req: DispatchRequest): Promise<JsonResult | StreamResult> {
+  /** Sends on `lease.pod`; owns the lease until it returns (then `release` on the result frees it). */
+  async dispatch(req: DispatchRequest, lease: Lease): Promise<JsonResult | StreamResult> {
     const adapter = ADAPTERS[req.model.runtime];
     const payload = JSON.stringify(adapter.upstreamBody(req.endpoint, req.body, req.model.servedModel));
-    const tried = new Set<Pod>();
-    let lastFailure: UpstreamFailure | undefined;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const pod = this.picker.pick(req.model.pool, tried);
-      if (!pod) break;
-      if (attempt > 0) this.metrics.upstreamRetries.inc({ model: req.model.name });
-      tried.add(pod);
-      pod.inFlight++;
-      let released = false;
-      const release = () => {
-        if (!released) {
-          released = true;
-          pod.inFlight--;
-        }
-      };
+    const maxAttempts = this.config.scheduling.maxAttempts;
+    for (;;) {
+      const pod = lease.pod;
+      const current = lease;
       try {
-        const result = await this.attempt(pod, adapter, req, payload, release);
+        const result = await this.attempt(pod, adapter, req, payload, () => current.release());
+        current.firstToken();
         this.fleet.reportSuccess(pod);
         return result;
       } catch (err) {
-        release();
-        if (!(err instanceof UpstreamFailure)) throw err;
-        if (!err.retryable || req.signal.aborted) throw err.apiError;
-        this.fleet.reportFailure(pod, err.code === 'connect_failed' ? 'connect' : 'server');
-        lastFailure = err;
+        if (!(err instanceof UpstreamFailure)) {
+          // The runtime answered with a client error: the request's fault, not the pod's.
+          current.release();
+          throw err;
+        }
+        if (!err.retryable || req.signal.aborted) {
+          current.release();
+          throw err.apiError;
+        }
+        // A runtime's 429 says "busy", not "broken": retry elsewhere without counting it against the pod.
+        if (err.code !== 'upstream_busy') this.fleet.reportFailure(pod, err.code === 'connect_failed' ? 'connect' : 'server');
+        if (current.attempt + 1 >= maxAttempts) {
+          current.release();
+          throw err.apiError;
+        }
+        try {
+          lease = await current.retry(req.signal);
+        } catch (retryErr) {
+          if (retryErr instanceof NoRetryTarget) throw err.apiError;
+          throw retryErr;
+        }
+        this.metrics.upstreamRetries.inc({ model: req.model.name });
       }
     }
-    if (lastFailure) throw lastFailure.apiError;
-    throw new ApiError(ErrorCode.NoPodAvailable, `No inference server is available for model \`${req.model.name}\`. Please retry shortly.`, null, {
-      'retry-after': '1',
-    });
   }
 
   private async attempt(
@@ -112,9 +116,8 @@ export class DispatcherService {
     if (res.statusCode !== 200) {
       const text = await res.body.text().catch(() => '');
       const apiError = adapter.translateError(res.statusCode, safeJson(text));
-      if (res.statusCode >= 500 || res.statusCode === 429) {
-        throw new UpstreamFailure('upstream_5xx', `HTTP ${res.statusCode} from ${pod.id}`, apiError);
-      }
+      if (res.statusCode === 429) throw new UpstreamFailure('upstream_busy', `HTTP 429 from ${pod.id}`, apiError);
+      if (res.statusCode >= 500) throw new UpstreamFailure('upstream_5xx', `HTTP ${res.statusCode} from ${pod.id}`, apiError);
       throw apiError;
     }
     if (!req.stream) {

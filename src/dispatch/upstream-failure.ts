@@ -9,7 +9,8 @@ export type UpstreamFailureCode =
   | 'connect_failed' // refused, reset or timed out before a response: the pod is down
   | 'headers_timeout'
   | 'body_timeout'
-  | 'upstream_5xx' // the runtime answered 5xx / 429 / 503 before any output
+  | 'upstream_5xx' // the runtime answered 5xx before any output
+  | 'upstream_busy' // the runtime answered 429 (its queue is full): retry elsewhere, the pod is not sick
   | 'stream_cut' // the body ended or broke before completion
   | 'aborted'; // our client went away
 

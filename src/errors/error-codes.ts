@@ -30,6 +30,8 @@ export enum ErrorCode {
   InsufficientQuota = 'insufficient_quota',
   // 5xx: ours or the fleet's
   NoPodAvailable = 'no_pod_available',
+  /** The model's pool is saturated: the request waited its class's queue timeout, or the queue is full. */
+  ModelOverloaded = 'model_overloaded',
   QuotaUnavailable = 'quota_unavailable',
   UpstreamConnectFailed = 'upstream_connect_failed',
   UpstreamTimeout = 'upstream_timeout',
@@ -89,6 +91,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.InsufficientQuota:
       return { status: 429, type: 'insufficient_quota' };
     case ErrorCode.NoPodAvailable:
+    case ErrorCode.ModelOverloaded:
     case ErrorCode.QuotaUnavailable:
     case ErrorCode.ShuttingDown:
       return { status: 503, type: 'service_unavailable' };

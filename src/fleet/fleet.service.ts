@@ -11,11 +11,11 @@ import { Pool as UndiciPool } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { CatalogPool } from '../catalog/catalog.types.js';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
+import { FleetMetrics } from './fleet.metrics.js';
+import type { FailureKind } from './pod-health.js';
 import { Pod } from './pod.js';
 
 const RESTART_DELAY_MS = 1_000;
-const EJECT_MS = 5_000;
-const EJECT_AFTER_ERRORS = 3;
 
 interface LocalProcess {
   stop(): Promise<void>;
@@ -28,7 +28,10 @@ export class FleetService implements OnApplicationShutdown {
   private readonly processes = new Map<Pod, LocalProcess>();
   private stopping = false;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: FleetMetrics,
+  ) {}
 
   async start(pools: readonly CatalogPool[]): Promise<void> {
     await Promise.all(pools.map((pool) => this.startPool(pool)));
@@ -48,16 +51,27 @@ export class FleetService implements OnApplicationShutdown {
   }
 
   /**
-   * Passive health: a refused connect takes the pod out of rotation at once (it is down); server
-   * errors do after EJECT_AFTER_ERRORS in a row (one bad request must not eject a healthy pod).
+   * Passive health, fed by the dispatcher: a refused connect ejects the pod at once (it is down); server
+   * errors and timeouts do after `failuresToEject` in a row (one bad request must not eject a healthy
+   * pod). Ejection and recovery are the pod's circuit breaker (pod-health.ts).
    */
-  reportFailure(pod: Pod, kind: 'connect' | 'server'): void {
-    pod.consecutiveFailures++;
-    if (kind === 'connect' || pod.consecutiveFailures >= EJECT_AFTER_ERRORS) pod.ejectedUntil = Date.now() + EJECT_MS;
+  reportFailure(pod: Pod, kind: FailureKind): void {
+    if (pod.breaker.recordFailure(kind, Date.now())) this.ejected(pod, kind === 'connect' ? 'connect refused' : 'consecutive failures');
   }
 
   reportSuccess(pod: Pod): void {
-    pod.consecutiveFailures = 0;
+    pod.breaker.recordSuccess(Date.now());
+  }
+
+  /** Active health, fed by the fleet monitor's /health probes. */
+  reportProbe(pod: Pod, result: 'ok' | 'failed' | 'refused'): void {
+    if (pod.breaker.recordProbe(result, Date.now())) this.ejected(pod, result === 'refused' ? 'health probe refused' : 'health probes failed');
+  }
+
+  private ejected(pod: Pod, reason: string): void {
+    const ms = pod.breaker.openUntil - Date.now();
+    this.metrics.ejections.inc({ pool: pod.pool });
+    this.logger.warn(`pod ${pod.id} ejected for ${ms} ms: ${reason}`);
   }
 
   private async startPool(pool: CatalogPool): Promise<void> {
@@ -100,7 +114,7 @@ export class FleetService implements OnApplicationShutdown {
       bodyTimeout: bodyTimeoutMs,
       keepAliveTimeout: 30_000,
     });
-    const pod = new Pod(id, pool, baseUrl, dispatcher);
+    const pod = new Pod(id, pool, baseUrl, dispatcher, this.config.scheduling.fleet.breaker);
     this.pods.get(pool)!.push(pod);
     return pod;
   }

@@ -26,25 +26,25 @@ export interface RuntimeSnapshot {
 type Field = 'running' | 'waiting' | 'kvUsage' | 'prefixQueries' | 'prefixHits' | 'preemptions';
 
 /** Metric name → field, for runtimes that speak vLLM's names (`vllm`, `sim`). */
-export const VLLM_METRIC_NAMES: ReadonlyMap<string, Field> = new Map(
-  Object.entries({
-  'vllm:num_requests_running': 'running',
-  'vllm:num_requests_waiting': 'waiting',
-  'vllm:kv_cache_usage_perc': 'kvUsage',
-  'vllm:gpu_cache_usage_perc': 'kvUsage',
-  'vllm:prefix_cache_queries_total': 'prefixQueries',
-  'vllm:gpu_prefix_cache_queries_total': 'prefixQueries',
-  'vllm:prefix_cache_hits_total': 'prefixHits',
-  'vllm:gpu_prefix_cache_hits_total': 'prefixHits',
-    'vllm:num_preemptions_total': 'preemptions',
-  } satisfies Record<string, Field>),
-);
+export const VLLM_METRIC_NAMES: ReadonlyMap<string, Field> = new Map<string, Field>([
+  ['vllm:num_requests_running', 'running'],
+  ['vllm:num_requests_waiting', 'waiting'],
+  ['vllm:kv_cache_usage_perc', 'kvUsage'],
+  ['vllm:gpu_cache_usage_perc', 'kvUsage'],
+  ['vllm:prefix_cache_queries_total', 'prefixQueries'],
+  ['vllm:gpu_prefix_cache_queries_total', 'prefixQueries'],
+  ['vllm:prefix_cache_hits_total', 'prefixHits'],
+  ['vllm:gpu_prefix_cache_hits_total', 'prefixHits'],
+  ['vllm:num_preemptions_total', 'preemptions'],
+]);
 
 const CACHE_CONFIG = 'vllm:cache_config_info';
 
 export function parseRuntimeMetrics(text: string, at: number, names: ReadonlyMap<string, Field> = VLLM_METRIC_NAMES): RuntimeSnapshot {
   const snapshot: RuntimeSnapshot = { at, running: 0, waiting: 0, kvUsage: 0, prefixQueries: 0, prefixHits: 0, preemptions: 0 };
   let kvSamples = 0;
+  // Some vLLM versions export a deprecated name next to its replacement: the first name seen wins.
+  const source = new Map<Field, string>();
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
@@ -59,7 +59,8 @@ export function parseRuntimeMetrics(text: string, at: number, names: ReadonlyMap
       if (nameEnd > 0) {
         const name = line.slice(0, nameEnd);
         const field = names.get(name);
-        if (field !== undefined) {
+        if (field !== undefined && (source.get(field) ?? name) === name) {
+          source.set(field, name);
           const value = Number(line.slice(line.lastIndexOf(' ') + 1));
           if (Number.isFinite(value)) {
             if (field === 'kvUsage') kvSamples++;

@@ -1,6 +1,6 @@
 /**
  * The request path for /v1 inference, top to bottom. Each step is a small injected service; later
- * stages (prompt processing, safety, quota, scheduling) slot in where the comments say.
+ * stages (safety) slot in where the comments say.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -9,7 +9,7 @@ import { AuthService, type Principal } from '../auth/auth.service.js';
 import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
-import { DispatcherService } from '../dispatch/dispatcher.service.js';
+import { DispatcherService, type JsonResult, type StreamResult } from '../dispatch/dispatcher.service.js';
 import { IpThrottleService } from '../edge/ip-throttle.service.js';
 import { LifecycleService } from '../edge/lifecycle.service.js';
 import { ApiError } from '../errors/api-error.js';
@@ -19,6 +19,8 @@ import { MetricsService } from '../observability/metrics.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { PromptService } from '../prompt/prompt.service.js';
 import { QuotaService, type QuotaTicket } from '../quota/quota.service.js';
+import { ModelRouter } from '../routing/model-router.js';
+import { SchedulerService } from '../scheduler/scheduler.service.js';
 import { assertSupported } from '../validation/capabilities.js';
 import { RequestValidator } from '../validation/request-validator.js';
 import { sendError } from '../edge/error-response.js';
@@ -45,6 +47,10 @@ interface RequestRecord {
   /** Streamed chunks with output, for settling the quota when the runtime's usage never arrived. */
   outputChunks?: number;
   pod?: string;
+  /** Time waited in the scheduler's queue (last admission). */
+  queueMs?: number;
+  /** The requested model, when a fallback served. */
+  fallbackFrom?: string;
   status: number;
   ttftMs?: number;
   usage?: Usage;
@@ -60,6 +66,8 @@ export class InferencePipeline {
     private readonly catalog: CatalogService,
     private readonly prompt: PromptService,
     private readonly quota: QuotaService,
+    private readonly router: ModelRouter,
+    private readonly scheduler: SchedulerService,
     private readonly dispatcher: DispatcherService,
     private readonly lifecycle: LifecycleService,
     private readonly ipThrottle: IpThrottleService,
@@ -110,26 +118,59 @@ export class InferencePipeline {
       record.quota = await this.quota.admit(principal, model, plan.promptTokens, plan.maxOutputTokens);
       reply.headers(record.quota.headers);
 
-      // (scheduling goes here)
-
-      // 6. dispatch: pick a pod, send, retry once on another pod before the first byte
-      const result = await this.dispatcher.dispatch({
-        model,
+      // 6. route: the requested model, or the next model of its fallback chain when its pool is down or
+      //    (for the tiers the policy names) saturated; a fallback is re-planned for its own template
+      let route = await this.router.route({
+        requested: model,
+        requestedName: body.model,
         endpoint,
-        body: plan.body,
-        stream: record.stream,
+        body,
+        plan,
+        principal,
         requestId: req.id,
-        signal: abort.signal,
-        simFault: req.headers['x-sim-fault'] as string | undefined,
+        stream: record.stream,
+        bodyBytes: (req.body as Buffer).length,
       });
+      let result: JsonResult | StreamResult;
+      for (;;) {
+        // 7. schedule: wait in the pool's queue (priority class, then fair share between organizations)
+        //    for a pod with headroom, chosen by load and prefix affinity; shed with retry-after at the
+        //    class's queue timeout or when the queue is full. A client that disconnects leaves the queue.
+        const lease = await this.scheduler.admit(route.model.pool, route.ticket, abort.signal);
+        record.queueMs = lease.waitedMs;
+        // 8. dispatch: send on that pod, retry before the first byte on another pod of the pool; a pool
+        //    that fails every attempt hands the request to the next model of the fallback chain
+        try {
+          result = await this.dispatcher.dispatch(
+            {
+              model: route.model,
+              endpoint,
+              body: route.plan.body,
+              stream: record.stream,
+              requestId: req.id,
+              signal: abort.signal,
+              simFault: req.headers['x-sim-fault'] as string | undefined,
+            },
+            lease,
+          );
+          break;
+        } catch (err) {
+          const next = await this.router.next(route, err);
+          if (!next) throw err;
+          route = next;
+        }
+      }
       release = result.release;
       record.pod = result.pod.id;
+      record.model = route.model;
+      record.promptTokens = route.plan.promptTokens;
+      record.fallbackFrom = route.fallback?.from;
 
-      // 7. respond: JSON as is (with the client's model name), or relay the stream
+      // 9. respond: JSON as is (`model`: the client's name, or the fallback's), or relay the stream
       if (result.kind === 'json') {
-        result.json.model = body.model;
+        result.json.model = route.responseModel;
         record.usage = result.json.usage as Usage | undefined;
-        await reply.header('content-type', 'application/json').send(JSON.stringify(result.json));
+        await reply.headers(route.headers).header('content-type', 'application/json').send(JSON.stringify(result.json));
         return;
       }
       reply.hijack();
@@ -139,10 +180,11 @@ export class InferencePipeline {
         'x-accel-buffering': 'no',
         'x-request-id': req.id,
         ...record.quota.headers,
+        ...route.headers,
       });
       const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
       const outcome = await relaySse(reply.raw, result.first, result.rest, {
-        clientModel: body.model,
+        clientModel: route.responseModel,
         includeUsage: streamOptions?.include_usage === true,
         adapter: result.adapter,
         signal: abort.signal,
@@ -164,7 +206,7 @@ export class InferencePipeline {
     } finally {
       release?.();
       this.lifecycle.end();
-      // 8. finalize: settle the quota with the real usage, metrics, access log
+      // 10. finalize: settle the quota with the real usage, metrics, access log
       this.finalize(record);
     }
   }
@@ -202,6 +244,8 @@ export class InferencePipeline {
         key: r.principal?.keyPrefix,
         org: r.principal?.orgId,
         pod: r.pod,
+        fallbackFrom: r.fallbackFrom,
+        queueMs: r.queueMs === undefined ? undefined : Math.round(r.queueMs * 10) / 10,
         stream: r.stream,
         status,
         durationMs: Math.round(seconds * 1000 * 10) / 10,

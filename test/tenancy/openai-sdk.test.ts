@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { bootGateway, createTenant, type TestGateway } from '../support/harness.js';
+import { NO_IP_THROTTLE } from './support.js';
 
 let gw: TestGateway;
 before(async () => {
-  gw = await bootGateway();
+  gw = await bootGateway(undefined, NO_IP_THROTTLE);
 });
 after(async () => {
   await gw?.close();

@@ -12,6 +12,8 @@ import { TEST_ADMIN_KEY, TEST_KEY_PEPPER } from '../support/harness.js';
 
 export { TEST_ADMIN_KEY } from '../support/harness.js';
 
+export const NO_IP_THROTTLE = { SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0', SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0' };
+
 /** Nothing listens here: a request that gets past auth and routing fails with a 5xx, never 401/403/404. */
 const DEAD_POD = 'http://127.0.0.1:9';
 
@@ -60,6 +62,9 @@ export async function bootTenancyGateway(opts: { suffix?: string; env?: Record<s
       SWITCHYARD_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
       SWITCHYARD_PORT: '0',
       SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS: '200',
+      // The per-IP edge throttle counts every test gateway's traffic from 127.0.0.1 together (one Redis);
+      // these suites test authentication, so it stays out of the way.
+      ...NO_IP_THROTTLE,
       ...opts.env,
     },
     tenancyCatalogue(suffix),

@@ -1,0 +1,99 @@
+/**
+ * The fleet's control loop: every `scrapeIntervalMs` (1 s), for every pod, GET /metrics (runtime load:
+ * running, waiting, KV-cache usage, prefix-cache counters → Pod.runtime, re-exported per pool on our
+ * /metrics) and GET /health (active health → the pod's circuit breaker). A pod whose previous probe is
+ * still running is skipped for the tick, so a hung pod cannot pile up requests.
+ *
+ * Probes use their own small connection pool with short timeouts, never the inference connections.
+ * After each tick, listeners (the scheduler) run: budgets may have changed, and a half-open pod may take
+ * a trial request.
+ */
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Agent } from 'undici';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { FleetMetrics } from './fleet.metrics.js';
+import { FleetService } from './fleet.service.js';
+import type { Pod } from './pod.js';
+import { parseRuntimeMetrics } from './runtime-metrics.js';
+
+const REFUSED = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|other side closed/;
+
+@Injectable()
+export class FleetMonitor implements OnApplicationShutdown {
+  private readonly logger = new Logger('fleet-monitor');
+  private readonly agent: Agent;
+  private readonly probing = new Set<Pod>();
+  private readonly listeners: Array<() => void> = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly fleet: FleetService,
+    private readonly metrics: FleetMetrics,
+  ) {
+    const timeout = config.scheduling.fleet.probeTimeoutMs;
+    metrics.watch(() => fleet.allPods(), 3 * config.scheduling.fleet.scrapeIntervalMs);
+    this.agent = new Agent({ connections: 2, connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 10_000 });
+  }
+
+  /** Starts the loop (gateway boot, after the fleet started); the first tick runs at once. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.config.scheduling.fleet.scrapeIntervalMs);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Called after every tick. */
+  onTick(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** One round of probes over every pod; resolves when all finished. */
+  async tick(): Promise<void> {
+    const pods = this.fleet.allPods().filter((p) => p.state === 'ready' && !this.probing.has(p));
+    await Promise.all(pods.map((pod) => this.probe(pod)));
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger.error(`tick listener failed: ${(err as Error).stack ?? err}`);
+      }
+    }
+  }
+
+  private async probe(pod: Pod): Promise<void> {
+    this.probing.add(pod);
+    try {
+      const [metrics, health] = await Promise.allSettled([this.get(pod, '/metrics'), this.get(pod, '/health')]);
+      if (pod.state === 'dead') return;
+      if (metrics.status === 'fulfilled' && metrics.value.status === 200) {
+        const previous = pod.runtime;
+        pod.recordScrape(parseRuntimeMetrics(metrics.value.text, Date.now()));
+        this.metrics.scraped(pod, previous);
+      } else {
+        this.metrics.scrapeFailed(pod);
+      }
+      if (health.status === 'fulfilled') this.fleet.reportProbe(pod, health.value.status === 200 ? 'ok' : 'failed');
+      else this.fleet.reportProbe(pod, REFUSED.test(String((health.reason as Error)?.message) + String((health.reason as { code?: string })?.code)) ? 'refused' : 'failed');
+    } finally {
+      this.probing.delete(pod);
+    }
+  }
+
+  private async get(pod: Pod, path: string): Promise<{ status: number; text: string }> {
+    const res = await this.agent.request({ origin: pod.baseUrl, path, method: 'GET' });
+    const text = await res.body.text();
+    return { status: res.statusCode, text };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stop();
+    await this.agent.close().catch(() => undefined);
+  }
+}

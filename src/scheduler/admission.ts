@@ -1,0 +1,43 @@
+/**
+ * A pod's admission budget: whether it may start one more request now. Requests beyond what the pool
+ * can start wait in the gateway (where priority and fair share order them), not in the runtime's FCFS
+ * queue (where they would not be). A pod takes a request only if all of these hold:
+ *
+ * 1. it is in rotation; a half-open pod takes a single trial request at a time;
+ * 2. concurrency: our in-flight + the runtime's requests that are not ours < maxInFlightPerPod;
+ * 3. runtime pressure: if the last scrape showed the runtime queueing more requests than we had
+ *    prefilling there (waiting > ours: it cannot start them; preempted sequences land here too) or its
+ *    KV cache at the high watermark of live sequences, the pod keeps its current count: it gets a new
+ *    request only after one of ours there finished (in-flight below its value at the scrape), until a
+ *    scrape shows the pressure gone;
+ * 4. prefill budget: the prompt tokens our requests still have to prefill on the pod (estimated: prompt
+ *    minus the expected prefix-cache hit), plus this request's, stay within prefillBudgetTokens — unless
+ *    nothing is prefilling there, so any single prompt fits. This is what keeps time to first token
+ *    low under load: a new request never sits behind a deep pile of prefills on the GPU, and a light
+ *    tenant's request waits only for the current step, not for a flooding tenant's backlog.
+ */
+import type { Pod } from '../fleet/pod.js';
+
+export interface AdmissionLimits {
+  maxInFlightPerPod: number;
+  prefillBudgetTokens: number;
+  kvHighWatermark: number;
+  /** Scrapes older than this are ignored (our own counts decide alone). */
+  staleAfterMs: number;
+}
+
+export type Refusal = 'unavailable' | 'trial' | 'concurrency' | 'runtime-queue' | 'kv-cache' | 'prefill';
+
+/** Why `pod` cannot start a request with `uncachedTokens` to prefill now; undefined when it can. */
+export function refusal(pod: Pod, uncachedTokens: number, limits: AdmissionLimits, now: number): Refusal | undefined {
+  if (!pod.isAvailable(now)) return 'unavailable';
+  if (pod.breaker.state(now) === 'half-open' && pod.inFlight > 0) return 'trial';
+  if (pod.inFlight + pod.foreignLoad(now, limits.staleAfterMs) >= limits.maxInFlightPerPod) return 'concurrency';
+  const rt = pod.freshRuntime(now, limits.staleAfterMs);
+  if (rt && pod.inFlight >= pod.inFlightAtScrape) {
+    if (rt.waiting > pod.prefillingAtScrape) return 'runtime-queue';
+    if (rt.kvUsage >= limits.kvHighWatermark) return 'kv-cache';
+  }
+  if (pod.prefilling > 0 && pod.prefillTokens + uncachedTokens > limits.prefillBudgetTokens) return 'prefill';
+  return undefined;
+}

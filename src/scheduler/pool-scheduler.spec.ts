@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Pool as UndiciPool } from 'undici';
+import type { PriorityClass } from '../config/config.js';
+import { ApiError } from '../errors/api-error.js';
+import { Pod } from '../fleet/pod.js';
+import { createRoutingPolicy } from '../routing/pod-scorer.js';
+import { EMPTY_PREFIX, prefixKey } from '../routing/prefix-hash.js';
+import { AdmissionAborted, NoRetryTarget, PoolScheduler, type Lease, type PoolSchedulerSettings, type Ticket } from './pool-scheduler.js';
+
+const SETTINGS: PoolSchedulerSettings = {
+  maxInFlightPerPod: 100,
+  prefillBudgetTokens: 1000,
+  kvHighWatermark: 0.9,
+  staleAfterMs: 3_000,
+  maxQueuedPerPool: 100,
+  maxQueuedPerOrg: 50,
+  queueTimeoutMs: { interactive: 5_000, flex: 5_000, batch: 0 },
+  affinityEntries: 10_000,
+};
+
+function makePods(n: number): Pod[] {
+  return Array.from({ length: n }, (_, i) => {
+    const pod = new Pod(`p${i}`, 'pool', `http://p${i}`, {} as UndiciPool);
+    pod.state = 'ready';
+    return pod;
+  });
+}
+
+function scheduler(pods: Pod[], settings: Partial<PoolSchedulerSettings> = {}, policy: 'round-robin' | 'least-load' | 'prefix-load' = 'least-load') {
+  return new PoolScheduler('pool', () => pods, createRoutingPolicy(policy, 1.5), { ...SETTINGS, ...settings });
+}
+
+let seq = 0;
+function ticket(over: Partial<Ticket> = {}): Ticket {
+  return { id: `r${seq++}`, flow: 'org-a', weight: 1, cost: 100, cls: 'interactive', promptTokens: 600, prefix: EMPTY_PREFIX, prefillEnd: 'first-byte', ...over };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+/** Admits and records the order in which requests got their lease. */
+function track(s: PoolScheduler, order: string[], t: Ticket, signal?: AbortSignal): Promise<Lease> {
+  return s.admit(t, signal).then((lease) => {
+    order.push(t.id);
+    return lease;
+  });
+}
+
+describe('PoolScheduler (admission per pool)', () => {
+  it('starts a request at once on a pod with headroom and accounts for it', async () => {
+    const pods = makePods(2);
+    const s = scheduler(pods);
+    const lease = await s.admit(ticket({ promptTokens: 400 }));
+    assert.equal(lease.pod.inFlight, 1);
+    assert.equal(lease.pod.prefilling, 1);
+    assert.equal(lease.pod.prefillTokens, 400);
+    lease.firstToken();
+    assert.equal(lease.pod.prefilling, 0);
+    assert.equal(lease.pod.prefillTokens, 0);
+    lease.release();
+    lease.release(); // idempotent
+    assert.equal(lease.pod.inFlight, 0);
+  });
+
+  it('holds requests beyond the prefill budget in the gateway and starts the next one at a first token', async () => {
+    const pods = makePods(1);
+    const s = scheduler(pods);
+    const first = await s.admit(ticket({ promptTokens: 600 }));
+    const order: string[] = [];
+    const second = track(s, order, ticket({ id: 'second', promptTokens: 600 }));
+    await tick();
+    assert.deepEqual(order, [], '600 + 600 > 1000: the second waits');
+    assert.equal(s.queued(), 1);
+    first.firstToken(); // the first is decoding now: its prefill no longer counts
+    const lease = await second;
+    assert.deepEqual(order, ['second']);
+    assert.equal(lease.pod.inFlight, 2);
+    assert.equal(s.queued(), 0);
+  });
+
+  it('lets any single prompt through an idle pod, however large', async () => {
+    const s = scheduler(makePods(1));
+    const lease = await s.admit(ticket({ promptTokens: 50_000 }));
+    assert.equal(lease.uncachedTokens, 50_000);
+  });
+
+  it('serves interactive before flex before batch, whatever the arrival order', async () => {
+    const pods = makePods(1);
+    const s = scheduler(pods);
+    const blocker = await s.admit(ticket({ promptTokens: 1000 }));
+    const order: string[] = [];
+    const classes: PriorityClass[] = ['batch', 'flex', 'interactive', 'batch', 'interactive'];
+    const waits = new Map(classes.map((cls, i) => [`${cls}-${i}`, track(s, order, ticket({ id: `${cls}-${i}`, cls, promptTokens: 1000 }))]));
+    await tick();
+    blocker.release();
+    // One runs at a time (each fills the prefill budget): finish each as soon as it is admitted.
+    for (let i = 0; i < classes.length; i++) {
+      await tick();
+      (await waits.get(order[i])!).release();
+    }
+    assert.deepEqual(order, ['interactive-2', 'interactive-4', 'flex-1', 'batch-0', 'batch-3']);
+  });
+
+  it("gives a light organization's request the next slot, ahead of a flooding organization's backlog", async () => {
+    const pods = makePods(1);
+    const s = scheduler(pods);
+    const blocker = await s.admit(ticket({ promptTokens: 1000 }));
+    const order: string[] = [];
+    const flood = Array.from({ length: 30 }, (_, i) => track(s, order, ticket({ id: `a${i}`, flow: 'flooder', promptTokens: 1000 })));
+    await tick();
+    const light = track(s, order, ticket({ id: 'b0', flow: 'light', promptTokens: 1000 }));
+    await tick();
+    blocker.release();
+    // Serve one at a time: each admitted request finishes before the next slot opens.
+    for (let served = 0; served < 3; served++) {
+      await tick();
+      const id = order[served];
+      const lease = await (id === 'b0' ? light : flood[Number(id.slice(1))]);
+      lease.release();
+    }
+    assert.ok(order.slice(0, 2).includes('b0'), `order: ${order.slice(0, 3).join(' ')}`);
+    s.rejectAll(new Error('test over'));
+    await Promise.allSettled(flood);
+  });
+
+  it('sheds at the class deadline with 503 model_overloaded and retry-after', async () => {
+    const s = scheduler(makePods(1), { queueTimeoutMs: { interactive: 50, flex: 50, batch: 0 } });
+    const blocker = await s.admit(ticket({ promptTokens: 1000 }));
+    const started = performance.now();
+    await assert.rejects(s.admit(ticket({ promptTokens: 1000 })), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.equal(err.status, 503);
+      assert.equal(err.code, 'model_overloaded');
+      assert.ok(Number(err.headers['retry-after']) >= 1);
+      return true;
+    });
+    assert.ok(performance.now() - started >= 45);
+    assert.equal(s.queued(), 0);
+    blocker.release();
+  });
+
+  it('bounds the queue: 503 when the pool queue is full, 429 when one organization holds its share', async () => {
+    const s = scheduler(makePods(1), { maxQueuedPerPool: 3, maxQueuedPerOrg: 2 });
+    const blocker = await s.admit(ticket({ promptTokens: 1000 }));
+    const a = [s.admit(ticket({ flow: 'a', promptTokens: 1000 })), s.admit(ticket({ flow: 'a', promptTokens: 1000 }))];
+    await assert.rejects(s.admit(ticket({ flow: 'a', promptTokens: 1000 })), (err: unknown) => err instanceof ApiError && err.status === 429 && err.code === 'rate_limit_exceeded');
+    const b = s.admit(ticket({ flow: 'b', promptTokens: 1000 }));
+    await assert.rejects(s.admit(ticket({ flow: 'c', promptTokens: 1000 })), (err: unknown) => err instanceof ApiError && err.status === 503 && err.code === 'model_overloaded');
+    s.rejectAll(new Error('over'));
+    await Promise.allSettled([...a, b]);
+    blocker.release();
+  });
+
+  it('drops a request from the queue when its client disconnects', async () => {
+    const s = scheduler(makePods(1));
+    const blocker = await s.admit(ticket({ promptTokens: 1000 }));
+    const controller = new AbortController();
+    const waiting = s.admit(ticket({ promptTokens: 1000 }), controller.signal);
+    await tick();
+    assert.equal(s.queued(), 1);
+    controller.abort();
+    await assert.rejects(waiting, AdmissionAborted);
+    assert.equal(s.queued(), 0);
+    blocker.release();
+    assert.equal(blocker.pod.inFlight, 0, 'the departed request never took a slot');
+  });
+
+  it('refuses at once with 503 no_pod_available when no pod is in rotation', async () => {
+    const pods = makePods(2);
+    for (const pod of pods) pod.breaker.recordFailure('connect', Date.now());
+    const s = scheduler(pods);
+    assert.equal(s.isDown(), true);
+    await assert.rejects(async () => s.admit(ticket()), (err: unknown) => err instanceof ApiError && err.code === 'no_pod_available' && Number(err.headers['retry-after']) >= 1);
+  });
+
+  it('re-admits a failed request on another pod ahead of the queue, and gives up when every pod was tried', async () => {
+    const pods = makePods(2);
+    const s = scheduler(pods, { maxInFlightPerPod: 1 });
+    const first = await s.admit(ticket({ id: 'x' }));
+    const other = await s.admit(ticket());
+    const order: string[] = [];
+    const queued = track(s, order, ticket({ id: 'queued' }));
+    await tick();
+    // `first` failed on its pod: it goes to the other pod as soon as that has room, before `queued`.
+    const retry = first.retry();
+    other.release();
+    const second = await retry;
+    assert.notEqual(second.pod, first.pod);
+    assert.equal(second.attempt, 1);
+    await tick();
+    assert.deepEqual(order, ['queued'], 'the queued request took the slot the retry freed');
+    await assert.rejects(second.retry(), NoRetryTarget);
+    (await queued).release();
+  });
+
+  it('gives a half-open pod a single trial request at a time', async () => {
+    const pods = makePods(1);
+    const now = Date.now();
+    pods[0].breaker.recordFailure('connect', now - 10_000); // ejected long ago: half-open now
+    const s = scheduler(pods);
+    const trial = await s.admit(ticket({ promptTokens: 10 }));
+    const order: string[] = [];
+    const next = track(s, order, ticket({ id: 'next', promptTokens: 10 }));
+    await tick();
+    assert.deepEqual(order, []);
+    pods[0].breaker.recordSuccess(Date.now());
+    trial.release();
+    await next;
+    assert.deepEqual(order, ['next']);
+  });
+
+  it('holds a pod whose runtime queues beyond our prefills or has its KV cache full', async () => {
+    const pods = makePods(2);
+    const s = scheduler(pods, {}, 'round-robin');
+    pods[0].recordScrape({ at: Date.now(), running: 30, waiting: 5, kvUsage: 0.5, prefixQueries: 0, prefixHits: 0, preemptions: 0 });
+    pods[1].recordScrape({ at: Date.now(), running: 30, waiting: 0, kvUsage: 0.95, prefixQueries: 0, prefixHits: 0, preemptions: 0 });
+    assert.equal(s.isSaturated(), true);
+    pods[1].recordScrape({ at: Date.now(), running: 30, waiting: 0, kvUsage: 0.5, prefixQueries: 0, prefixHits: 0, preemptions: 0 });
+    const lease = await s.admit(ticket({ promptTokens: 10 }));
+    assert.equal(lease.pod, pods[1]);
+  });
+
+  it('counts other replicas\' requests (scraped minus ours) against the concurrency budget', async () => {
+    const pods = makePods(1);
+    const s = scheduler(pods, { maxInFlightPerPod: 10 });
+    pods[0].recordScrape({ at: Date.now(), running: 10, waiting: 0, kvUsage: 0.1, prefixQueries: 0, prefixHits: 0, preemptions: 0 });
+    assert.equal(pods[0].foreignLoad(Date.now(), 3_000), 10);
+    assert.equal(s.isSaturated(), true);
+  });
+
+  it('routes a conversation back to the pod that holds its prefix (prefix-load)', async () => {
+    const pods = makePods(4);
+    const s = scheduler(pods, {}, 'prefix-load');
+    const settings = { blockChars: 64, maxBlocks: 256 };
+    const history = [{ role: 'system', content: 'S'.repeat(2000) }, { role: 'user', content: 'U'.repeat(2000) }];
+    const first = await s.admit(ticket({ promptTokens: 1000, prefix: prefixKey('chat.completions', { messages: history }, settings) }));
+    first.firstToken();
+    // Load the other pods equally, then send the next turn.
+    const others = [];
+    for (let i = 0; i < 3; i++) others.push(await s.admit(ticket({ promptTokens: 10 })));
+    const next = [...history, { role: 'assistant', content: 'A'.repeat(200) }, { role: 'user', content: 'more' }];
+    const second = await s.admit(ticket({ promptTokens: 1100, prefix: prefixKey('chat.completions', { messages: next }, settings) }));
+    assert.equal(second.pod, first.pod);
+    assert.ok(second.matchedTokens > 900, `matched ${second.matchedTokens}`);
+    assert.ok(second.uncachedTokens < 200);
+  });
+});

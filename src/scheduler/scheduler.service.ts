@@ -1,0 +1,78 @@
+/**
+ * The scheduler: one PoolScheduler per pool (created on first use), fed by the fleet monitor's ticks.
+ * In-process and per replica: no Redis or database on the admission path. Several replicas each run
+ * their own queues; they see each other's load on the pods through the scraped runtime metrics
+ * (Pod.foreignLoad), which every budget counts.
+ */
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { ApiError } from '../errors/api-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { FleetMonitor } from '../fleet/fleet-monitor.service.js';
+import { FleetService } from '../fleet/fleet.service.js';
+import { createRoutingPolicy } from '../routing/pod-scorer.js';
+import { PoolScheduler, type Lease, type Ticket } from './pool-scheduler.js';
+import { SchedulerMetrics } from './scheduler.metrics.js';
+
+@Injectable()
+export class SchedulerService implements OnApplicationShutdown {
+  private readonly pools = new Map<string, PoolScheduler>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly fleet: FleetService,
+    monitor: FleetMonitor,
+    private readonly metrics: SchedulerMetrics,
+  ) {
+    monitor.onTick(() => this.pumpAll());
+    metrics.watch(() => this.pools.values());
+  }
+
+  pool(name: string): PoolScheduler {
+    let pool = this.pools.get(name);
+    if (!pool) {
+      const s = this.config.scheduling;
+      pool = new PoolScheduler(
+        name,
+        () => this.fleet.podsOf(name),
+        createRoutingPolicy(s.policy, s.boundedLoadFactor),
+        {
+          maxInFlightPerPod: s.maxInFlightPerPod,
+          prefillBudgetTokens: s.prefillBudgetTokens,
+          kvHighWatermark: s.kvHighWatermark,
+          staleAfterMs: 3 * s.fleet.scrapeIntervalMs,
+          maxQueuedPerPool: s.maxQueuedPerPool,
+          maxQueuedPerOrg: s.maxQueuedPerOrg,
+          queueTimeoutMs: s.queueTimeoutMs,
+          affinityEntries: s.prefix.affinityEntriesPerPool,
+        },
+        this.metrics,
+      );
+      this.pools.set(name, pool);
+    }
+    return pool;
+  }
+
+  /** Waits for a pod of `pool` with headroom; see PoolScheduler.admit. */
+  admit(pool: string, ticket: Ticket, signal?: AbortSignal): Promise<Lease> {
+    return this.pool(pool).admit(ticket, signal);
+  }
+
+  isDown(pool: string): boolean {
+    return this.pool(pool).isDown();
+  }
+
+  isSaturated(pool: string): boolean {
+    return this.pool(pool).isSaturated();
+  }
+
+  pumpAll(): void {
+    for (const pool of this.pools.values()) pool.pump();
+  }
+
+  /** Requests still queued when the process stops get a clean 503 rather than a cut connection. */
+  onApplicationShutdown(): void {
+    const err = new ApiError(ErrorCode.ShuttingDown, 'This server is shutting down; retry on another replica.', null, { 'retry-after': '1' });
+    for (const pool of this.pools.values()) pool.rejectAll(err);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A pod dies under load: traffic moves to the others, and no client sees an error before its first
+ * byte (requests that had not started streaming are retried on another pod; streams that had started
+ * on the dead pod end with an SSE error event, never a silent truncation). The dead pod is ejected by
+ * its breaker — by the refused connections, or by the active /health probe when no traffic reaches it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestGateway } from '../support/harness.js';
+import { SLOW, boot, catalogue, chatStream, eventually, gatewayMetrics, metric, podServed, sleep, startPods, type SimPod, type StreamReply } from './support.js';
+import { uniqueSuffix } from '../support/harness.js';
+
+describe('a pod killed under load', () => {
+  let pods: SimPod[];
+  let gw: TestGateway;
+  let model: string;
+  let pool: string;
+
+  before(async () => {
+    // 70B TP4 profile: ~17 ms per decode step, so a 30-token stream is in flight for ~0.5 s.
+    pods = await startPods(3, SLOW);
+    const suffix = uniqueSuffix();
+    model = `m-${suffix}`;
+    pool = `kill-${suffix}`;
+    gw = await boot(catalogue([{ name: pool, endpoints: pods.map((p) => p.baseUrl) }], [{ name: model, pool }]));
+  });
+  after(async () => {
+    await gw?.close();
+    await Promise.all(pods.map((p) => p.stop()));
+  });
+
+  it('moves traffic to the other pods; no client sees an error before its first byte', async () => {
+    const results: Array<StreamReply & { startedAt: number }> = [];
+    const stopAt = Date.now() + 3_000;
+    const killAt = Date.now() + 1_000;
+    let killed = false;
+    const client = async (c: number) => {
+      for (let i = 0; Date.now() < stopAt; i++) {
+        const startedAt = Date.now();
+        // Every other request is held 300 ms by the pod before it enters the engine: those are the
+        // ones caught before their first byte when the pod dies.
+        const reply = await chatStream(
+          gw,
+          gw.apiKey,
+          { model, messages: [{ role: 'user', content: `client ${c} request ${i}` }], max_tokens: 30, ignore_eos: true },
+          { simFault: i % 2 === 0 ? 'delay-ms=300' : undefined },
+        );
+        results.push({ ...reply, startedAt });
+      }
+    };
+    const killer = (async () => {
+      await sleep(killAt - Date.now());
+      pods[0].child.kill('SIGKILL');
+      killed = true;
+    })();
+    await Promise.all([...Array.from({ length: 6 }, (_, c) => client(c)), killer]);
+    assert.ok(killed);
+
+    assert.ok(results.length > 30, `${results.length} requests`);
+    for (const r of results) assert.equal(r.status, 200, `an HTTP error reached a client: ${JSON.stringify(r.error)}`);
+    const cut = results.filter((r) => !r.done);
+    for (const r of cut) assert.equal(r.midStreamError?.code, 'upstream_stream_interrupted', 'a cut stream ends with an error event');
+    // Only streams already running on the dead pod can be cut: at most the 6 in flight at the kill.
+    assert.ok(cut.length <= 6, `${cut.length} streams cut`);
+    // Requests that started after the kill all completed (on the two live pods).
+    const late = results.filter((r) => r.startedAt > killAt + 100);
+    assert.ok(late.length > 10);
+    assert.ok(late.every((r) => r.done));
+    const metrics = await gatewayMetrics(gw);
+    assert.ok(metric(metrics, 'switchyard_upstream_retries_total') >= 1, 'requests caught before their first byte were retried');
+    assert.equal(metric(metrics, 'switchyard_pod_breaker_state', { pod: `${pool}-0` }), 2, 'the dead pod is ejected');
+    assert.ok((await podServed(pods[1])) > 0 && (await podServed(pods[2])) > 0);
+  });
+
+  it('ejects a dead pod through the active health probe even when no request reaches it', async () => {
+    const suffix = uniqueSuffix();
+    const [a, b] = await startPods(2, SLOW);
+    const quiet = await boot(catalogue([{ name: `quiet-${suffix}`, endpoints: [a.baseUrl, b.baseUrl] }], [{ name: `q-${suffix}`, pool: `quiet-${suffix}` }]));
+    try {
+      const state = async () => metric(await gatewayMetrics(quiet), 'switchyard_pod_breaker_state', { pod: `quiet-${suffix}-1` });
+      assert.equal(await state(), 0);
+      b.child.kill('SIGKILL');
+      await eventually(async () => (await state()) === 2, 2_000, 'the probe to eject the dead pod');
+      // /ready still passes: one pod is in rotation.
+      assert.equal((await fetch(`${quiet.url}/ready`)).status, 200);
+    } finally {
+      await quiet.close();
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
