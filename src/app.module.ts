@@ -8,6 +8,7 @@ import { AuditLogController } from './admin/audit-log.controller.js';
 import { OrganizationsController } from './admin/organizations.controller.js';
 import { ApiKeyHasher } from './auth/api-key.hasher.js';
 import { AuthInvalidationBus } from './auth/auth-invalidation.bus.js';
+import { InvalidationBus } from './redis/invalidation.bus.js';
 import { AuthMetrics } from './auth/auth.metrics.js';
 import { AuthService } from './auth/auth.service.js';
 import { CredentialRepository } from './auth/credential.repository.js';
@@ -36,6 +37,8 @@ import { SchedulerService } from './scheduler/scheduler.service.js';
 import { ModelRouter } from './routing/model-router.js';
 import { PromptService } from './prompt/prompt.service.js';
 import { LimitPolicyService } from './quota/limit-policy.service.js';
+import { LimitPolicyRepository } from './quota/limit-policy.repository.js';
+import { LimitsController } from './admin/limits.controller.js';
 import { QuotaService } from './quota/quota.service.js';
 import { QuotaStore } from './quota/quota.store.js';
 import { ApiKeyRepository } from './tenancy/api-key.repository.js';
@@ -52,7 +55,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      controllers: [InferenceController, HealthController, OrganizationsController, ApiKeysController, AuditLogController],
+      controllers: [InferenceController, HealthController, OrganizationsController, ApiKeysController, LimitsController, AuditLogController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
@@ -74,6 +77,7 @@ export class AppModule {
         ApiKeyHasher,
         CredentialRepository,
         { provide: PrincipalCache, useFactory: (c: AppConfig) => new PrincipalCache(c.auth), inject: [APP_CONFIG] },
+        InvalidationBus,
         AuthInvalidationBus,
         KeyUsageRecorder,
         AuthMetrics,
@@ -89,6 +93,7 @@ export class AppModule {
         AdminGuard,
         RequestValidator,
         PromptService,
+        LimitPolicyRepository,
         LimitPolicyService,
         QuotaStore,
         QuotaService,

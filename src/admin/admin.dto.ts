@@ -4,7 +4,7 @@
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { SCOPES, type Scope, TIERS, type Tier } from '../auth/principal.js';
 import { MAX_ROTATION_GRACE_SECONDS } from '../tenancy/api-key.service.js';
 
@@ -130,4 +130,29 @@ export class AuditLogQueryDto {
   @IsString()
   @Length(1, 100)
   org_id?: string;
+}
+
+const limitField = (description: string, integer: boolean) => {
+  const decorators = [
+    ApiPropertyOptional({ type: Number, nullable: true, minimum: 0, description }),
+    ValidateIf((_: object, value: unknown) => value !== undefined && value !== null),
+    integer ? IsInt() : IsNumber({ allowInfinity: false, allowNaN: false, maxDecimalPlaces: 6 }),
+    Min(0),
+  ];
+  return (target: object, key: string) => decorators.forEach((d) => d(target, key));
+};
+
+/**
+ * A limit override for one scope. It replaces the scope's previous override: a field left out or null
+ * inherits (the tier default for an organization; no limit for a key or a model). All fields left out
+ * removes the override.
+ */
+export class LimitsDto {
+  @limitField('Requests per minute.', true) requests_per_minute?: number | null;
+  @limitField('Tokens (prompt + output) per minute; requests reserve prompt + max output up front.', true) tokens_per_minute?: number | null;
+  @limitField('Requests in flight at once.', true) max_concurrent_requests?: number | null;
+  @limitField('Hard daily spend budget in currency units (UTC day).', false) daily_spend?: number | null;
+  @limitField('Hard monthly spend budget in currency units (UTC month).', false) monthly_spend?: number | null;
+  @limitField('Soft daily budget: crossing it alerts (metric, log, audit event) without refusing.', false) soft_daily_spend?: number | null;
+  @limitField('Soft monthly budget.', false) soft_monthly_spend?: number | null;
 }

@@ -6,6 +6,7 @@
 import { type CanActivate, type ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AuthService } from '../auth/auth.service.js';
+import { IpThrottleService } from '../edge/ip-throttle.service.js';
 import type { Scope } from '../auth/principal.js';
 import type { Actor } from '../tenancy/actor.js';
 
@@ -14,10 +15,15 @@ const actors = new WeakMap<object, Actor>();
 
 @Injectable()
 export class AdminGuard implements CanActivate {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly ipThrottle: IpThrottleService,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
+    // Tighter per-IP limit than /v1: admin keys are the ones worth guessing.
+    await this.ipThrottle.check('admin', req.ip);
     const principal = await this.auth.authenticate(req.headers.authorization, ADMIN_SCOPES);
     const userAgent = req.headers['user-agent'];
     actors.set(req, { principal, ip: req.ip, userAgent: userAgent?.slice(0, 300), requestId: req.id });

@@ -8,7 +8,9 @@ import type { Principal } from '../auth/principal.js';
 import { SCOPES, TIERS } from '../auth/principal.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { isPlatformAdmin } from '../tenancy/actor.js';
-import type { TierPolicy } from '../tenancy/tiers.js';
+import { TIER_POLICIES } from '../tenancy/tiers.js';
+import type { Limits } from '../quota/limits.js';
+import type { LimitPolicyRecord } from '../quota/limit-policy.repository.js';
 import type { ApiKeyRecord, AuditRecord, OrganizationRecord, Page } from '../tenancy/tenancy.types.js';
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -97,27 +99,59 @@ export function modelView(model: CatalogModel): ModelView {
   return { id: model.name, object: 'model', kind: model.kind, aliases: model.aliases, context_window: model.contextWindow, owned_by: model.ownedBy };
 }
 
+class LimitValuesView {
+  @ApiProperty({ type: Number, nullable: true }) requests_per_minute!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) tokens_per_minute!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) max_concurrent_requests!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) daily_spend!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) monthly_spend!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) soft_daily_spend!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) soft_monthly_spend!: number | null;
+}
+
+export class LimitPolicyView {
+  @ApiProperty({ enum: ['limit_policy'] }) object!: 'limit_policy';
+  @ApiProperty({ enum: ['org', 'key', 'model'] }) scope!: string;
+  @ApiProperty({ type: String, nullable: true }) key_id!: string | null;
+  @ApiProperty({ type: String, nullable: true }) model!: string | null;
+  @ApiProperty({ type: LimitValuesView, description: 'Only the fields this override sets; null inherits.' }) limits!: LimitValuesView;
+}
+
 export class LimitsView {
   @ApiProperty({ enum: ['organization.limits'] }) object!: 'organization.limits';
   @ApiProperty() org_id!: string;
   @ApiProperty({ enum: TIERS }) tier!: string;
   @ApiProperty({ description: 'Scheduling priority of the tier (higher is served first under contention).' }) priority!: number;
-  @ApiProperty() requests_per_minute!: number;
-  @ApiProperty() tokens_per_minute!: number;
-  @ApiProperty() max_concurrent_requests!: number;
-  @ApiProperty({ enum: ['tier_default'], description: 'Where the figures come from (per-org overrides arrive with limit policies).' }) source!: 'tier_default';
+  @ApiProperty({ type: LimitValuesView, description: "The organization's limits: its tier's defaults with its override applied (null: no limit)." })
+  effective!: LimitValuesView;
+  @ApiProperty({ type: [LimitPolicyView], description: 'Every override in the organization (org, key and model scopes).' }) policies!: LimitPolicyView[];
 }
 
-export function limitsView(org: OrganizationRecord, policy: TierPolicy): LimitsView {
+export function limitValuesView(l: Partial<Limits>): LimitValuesView {
+  const v = (x: number | null | undefined) => x ?? null;
+  return {
+    requests_per_minute: v(l.rpm),
+    tokens_per_minute: v(l.tpm),
+    max_concurrent_requests: v(l.concurrency),
+    daily_spend: v(l.dailySpend),
+    monthly_spend: v(l.monthlySpend),
+    soft_daily_spend: v(l.softDailySpend),
+    soft_monthly_spend: v(l.softMonthlySpend),
+  };
+}
+
+export function limitPolicyView(p: LimitPolicyRecord): LimitPolicyView {
+  return { object: 'limit_policy', scope: p.scope, key_id: p.keyId, model: p.model, limits: limitValuesView(p.override) };
+}
+
+export function limitsView(org: OrganizationRecord, effective: Limits, policies: LimitPolicyRecord[]): LimitsView {
   return {
     object: 'organization.limits',
     org_id: org.id,
     tier: org.tier,
-    priority: policy.priority,
-    requests_per_minute: policy.requestsPerMinute,
-    tokens_per_minute: policy.tokensPerMinute,
-    max_concurrent_requests: policy.maxConcurrentRequests,
-    source: 'tier_default',
+    priority: TIER_POLICIES[org.tier].priority,
+    effective: limitValuesView(effective),
+    policies: policies.map(limitPolicyView),
   };
 }
 

@@ -1,4 +1,4 @@
-/** /admin/v1/organizations: organizations, their models and limits. Roles are enforced in the services. */
+/** /admin/v1/organizations: organizations and their models (limits: limits.controller.ts). Roles are enforced in the services. */
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../tenancy/actor.js';
@@ -8,11 +8,9 @@ import { AdminGuard, CurrentActor } from './admin.guard.js';
 import { AdminValidationPipe } from './admin-validation.pipe.js';
 import {
   AdminErrorResponses,
-  LimitsView,
   ModelListView,
   OrganizationListView,
   OrganizationView,
-  limitsView,
   listView,
   modelView,
   organizationView,
@@ -76,13 +74,5 @@ export class OrganizationsController {
   @ApiOkResponse({ type: ModelListView })
   async models(@CurrentActor() actor: Actor, @Param('orgId') orgId: string): Promise<ModelListView> {
     return { object: 'list', data: (await this.orgs.models(actor, orgId)).map(modelView) };
-  }
-
-  @Get(':orgId/limits')
-  @ApiOperation({ summary: "The organization's tier, scheduling priority and default limits" })
-  @ApiOkResponse({ type: LimitsView })
-  async limits(@CurrentActor() actor: Actor, @Param('orgId') orgId: string): Promise<LimitsView> {
-    const { org, policy } = await this.orgs.limits(actor, orgId);
-    return limitsView(org, policy);
   }
 }

@@ -1,25 +1,99 @@
 /**
- * Limit overrides in memory, keyed by scope (org:<id>, key:<id>, model:<org>:<model>). The hot path
- * reads `get`; the admin API writes policies through here and every replica reloads within a second.
+ * Limit overrides: held in memory for the quota stage (`get`, no I/O), stored in PostgreSQL, changed
+ * through the admin API, and reloaded on every replica within milliseconds through the invalidation
+ * bus (a full reload after a lost subscription).
  */
-import { Injectable } from '@nestjs/common';
-import type { LimitOverride } from './limits.js';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { Tier } from '../auth/principal.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { LOGGER } from '../observability/logger.js';
+import { InvalidationBus } from '../redis/invalidation.bus.js';
+import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry } from '../tenancy/actor.js';
+import { applyOverride, NO_LIMITS, scopeKey, type LimitOverride, type Limits, type ScopeKind } from './limits.js';
+import { LimitPolicyRepository, type LimitPolicyRecord } from './limit-policy.repository.js';
+
+export const LIMITS_CHANNEL = 'switchyard:limits:invalidate';
+
+export interface LimitTarget {
+  scope: ScopeKind;
+  orgId: string;
+  keyId?: string;
+  model?: string;
+}
 
 @Injectable()
-export class LimitPolicyService {
+export class LimitPolicyService implements OnApplicationBootstrap {
   private overrides = new Map<string, LimitOverride>();
 
+  constructor(
+    private readonly repository: LimitPolicyRepository,
+    private readonly bus: InvalidationBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    bus.listen<{ scopeKey: string }>(LIMITS_CHANNEL, {
+      parse: (raw) => (typeof (raw as { scopeKey?: unknown })?.scopeKey === 'string' ? (raw as { scopeKey: string }) : undefined),
+      apply: (event) => void this.reload(event.scopeKey),
+      resync: () => void this.loadAll(),
+      degraded: () => undefined,
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.loadAll();
+  }
+
+  /** The override of one scope (hot path: a map lookup). */
   get(scope: string): LimitOverride | undefined {
     return this.overrides.get(scope);
   }
 
-  /** Replaces one scope's override (undefined removes it). */
+  /** The org's effective limits and every override within it (admin view). */
+  async describe(actor: Actor, orgId: string, tier: Tier): Promise<{ effective: Limits; policies: LimitPolicyRecord[] }> {
+    assertOrgVisible(actor, orgId);
+    const effective = applyOverride(this.config.quota.tiers[tier] ?? NO_LIMITS, this.overrides.get(scopeKey('org', orgId)));
+    return { effective, policies: await this.repository.findByOrg(orgId) };
+  }
+
+  /**
+   * Sets a scope's override (replacing the previous one; an empty override removes it). Org and
+   * org×model limits are the platform's; an org admin may only limit its own organization's keys.
+   */
+  async set(actor: Actor, target: LimitTarget, override: LimitOverride): Promise<LimitPolicyRecord | null> {
+    if (target.scope === 'key') assertOrgVisible(actor, target.orgId);
+    else assertPlatformAdmin(actor, `set ${target.scope === 'org' ? 'organization' : 'model'} limits`);
+    const key = scopeKey(target.scope, target.orgId, target.scope === 'key' ? target.keyId : target.model);
+    const record = await this.repository.put(
+      { scopeKey: key, scope: target.scope, orgId: target.orgId, keyId: target.keyId ?? null, model: target.model ?? null },
+      override,
+      auditEntry(actor, Object.keys(override).length ? 'limits.set' : 'limits.clear', { orgId: target.orgId, type: 'limit_policy', id: key }, { ...override }),
+    );
+    await this.bus.publish(LIMITS_CHANNEL, { scopeKey: key });
+    return record;
+  }
+
+  /** Test and bootstrap hook: replaces one scope's override in memory only. */
   put(scope: string, override: LimitOverride | undefined): void {
     if (override) this.overrides.set(scope, override);
     else this.overrides.delete(scope);
   }
 
-  replaceAll(entries: Iterable<[string, LimitOverride]>): void {
-    this.overrides = new Map(entries);
+  private async loadAll(): Promise<void> {
+    try {
+      const rows = await this.repository.findAll();
+      this.overrides = new Map(rows.map((r) => [r.scopeKey, r.override]));
+    } catch (err) {
+      this.logger.error({ err }, 'loading limit policies failed; keeping the previous ones');
+    }
+  }
+
+  private async reload(key: string): Promise<void> {
+    try {
+      const row = await this.repository.find(key);
+      this.put(key, row?.override);
+    } catch (err) {
+      this.logger.error({ err, scopeKey: key }, 'reloading a limit policy failed');
+    }
   }
 }

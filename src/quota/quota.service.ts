@@ -15,6 +15,8 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { LOGGER } from '../observability/logger.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { applyOverride, DEFAULT_TIER_LIMITS, NO_LIMITS, scopeKey, type Limits, type ScopeKind } from './limits.js';
+import { SYSTEM_ACTOR, auditEntry } from '../tenancy/actor.js';
+import { AuditLogRepository } from '../tenancy/audit-log.repository.js';
 import { LimitPolicyService } from './limit-policy.service.js';
 import { QuotaStore, type AdmitKind, type ScopeLimits } from './quota.store.js';
 import { formatDuration, rateLimitHeaders, type RateLimitState } from './rate-limit-headers.js';
@@ -66,6 +68,7 @@ export class QuotaService implements OnApplicationShutdown {
     private readonly store: QuotaStore,
     private readonly policies: LimitPolicyService,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditLogRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -137,7 +140,7 @@ export class QuotaService implements OnApplicationShutdown {
         const delta = cost(usage.promptTokens, usage.completionTokens) - reservedCost;
         try {
           const totals = await this.store.settle(id, tokens, actualTokens, delta, day, month, prefixes);
-          this.alertSoftBudgets(scopes, totals, delta + reservedCost);
+          this.alertSoftBudgets(principal, scopes, totals, delta + reservedCost);
         } catch (err) {
           // The reservation stands (fails safe: over-counts) and the lease lapses on its own.
           this.metrics.quotaErrors.inc({ stage: 'settle' });
@@ -193,7 +196,7 @@ export class QuotaService implements OnApplicationShutdown {
     return { id: 'unchecked', headers: {}, settle: async () => undefined };
   }
 
-  private alertSoftBudgets(scopes: Scope[], totals: Array<[number, number]>, costMicros: number): void {
+  private alertSoftBudgets(principal: Principal, scopes: Scope[], totals: Array<[number, number]>, costMicros: number): void {
     scopes.forEach((scope, i) => {
       const [day, month] = totals[i] ?? [0, 0];
       const checks: Array<[string, number | null, number]> = [
@@ -203,8 +206,11 @@ export class QuotaService implements OnApplicationShutdown {
       for (const [period, soft, total] of checks) {
         // Alert once: on the request that carried the total across the threshold.
         if (soft !== null && total >= soft && total - costMicros < soft) {
+          const details = { scope: scope.label, period, spent: total / MICROS, softBudget: soft / MICROS };
           this.metrics.budgetAlerts.inc({ scope: scope.kind, period });
-          this.logger.warn({ scope: scope.label, period, spent: total / MICROS, softBudget: soft / MICROS }, 'soft spend budget crossed');
+          this.logger.warn(details, 'soft spend budget crossed');
+          const entry = auditEntry(SYSTEM_ACTOR, 'budget.soft_crossed', { orgId: principal.orgId, type: 'limit_policy', id: scope.store.prefix }, { ...details, keyPrefix: principal.keyPrefix });
+          void this.audit.append(entry).catch((err) => this.logger.error({ err }, 'writing the soft-budget audit event failed'));
         }
       }
     });

@@ -30,6 +30,11 @@ function toRecord(row: AuditLog): AuditRecord {
 export class AuditLogRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /** An event with no other write to share a transaction with (e.g. a soft budget crossed). */
+  async append(entry: AuditEntry): Promise<void> {
+    await this.prisma.auditLog.create({ data: auditRow(entry) });
+  }
+
   /** Newest first; `after` is the id of the last entry already seen. `orgId` undefined = every org. */
   async list(filter: { orgId?: string }, page: PageQuery): Promise<Page<AuditRecord>> {
     const rows = await this.prisma.auditLog.findMany({

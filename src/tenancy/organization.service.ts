@@ -13,7 +13,6 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry, isPlatformAdmin, orgNotFound } from './actor.js';
 import { canonicalModels } from './model-list.js';
 import { type OrganizationPatch, OrganizationRepository } from './organization.repository.js';
-import { TIER_POLICIES, type TierPolicy } from './tiers.js';
 import { type OrganizationRecord, type Page, type PageQuery, SYSTEM_ORG_ID, type Tier } from './tenancy.types.js';
 
 export interface CreateOrganization {
@@ -99,11 +98,6 @@ export class OrganizationService {
     const org = await this.get(actor, orgId);
     const allowed = new Set(org.allowedModels);
     return this.catalog.listModels().filter((m) => !allowed.size || allowed.has(m.name));
-  }
-
-  async limits(actor: Actor, orgId: string): Promise<{ org: OrganizationRecord; policy: TierPolicy }> {
-    const org = await this.get(actor, orgId);
-    return { org, policy: TIER_POLICIES[org.tier] };
   }
 
   private async change(actor: Actor, orgId: string, patch: OrganizationPatch, action: string): Promise<OrganizationRecord> {

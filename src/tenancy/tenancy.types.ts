@@ -56,7 +56,7 @@ export interface AuditEntry {
   actorOrgId: string | null;
   action: string;
   orgId: string | null;
-  targetType: 'organization' | 'api_key';
+  targetType: 'organization' | 'api_key' | 'limit_policy';
   targetId: string | null;
   ip: string | null;
   userAgent: string | null;

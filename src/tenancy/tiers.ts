@@ -1,19 +1,18 @@
 /**
- * What a tier means. The scheduler reads `priority` (higher is served first under contention) and the
- * quota stage the default limits; until those stages land, the admin API reports these defaults.
+ * What a tier means to the scheduler: its `priority` (higher is served first under contention). The
+ * default limits of each tier belong to the quota stage (src/quota/limits.ts, config `tiers`).
  */
 import type { Tier } from '../auth/principal.js';
 
 export interface TierPolicy {
+  /** Higher is served first under contention; the fair-share weight is 2^priority. */
   priority: number;
-  requestsPerMinute: number;
-  tokensPerMinute: number;
-  maxConcurrentRequests: number;
 }
 
+/** Default limits per tier live with the quota stage (config `tiers`, src/quota/limits.ts). */
 export const TIER_POLICIES: Readonly<Record<Tier, TierPolicy>> = {
-  free: { priority: 0, requestsPerMinute: 60, tokensPerMinute: 40_000, maxConcurrentRequests: 4 },
-  standard: { priority: 1, requestsPerMinute: 600, tokensPerMinute: 400_000, maxConcurrentRequests: 32 },
-  premium: { priority: 2, requestsPerMinute: 3_000, tokensPerMinute: 2_000_000, maxConcurrentRequests: 128 },
-  enterprise: { priority: 3, requestsPerMinute: 10_000, tokensPerMinute: 10_000_000, maxConcurrentRequests: 512 },
+  free: { priority: 0 },
+  standard: { priority: 1 },
+  premium: { priority: 2 },
+  enterprise: { priority: 3 },
 };

@@ -11,7 +11,10 @@ import type { CatalogModel } from '../../src/catalog/catalog.types.js';
 import type { AppConfig } from '../../src/config/config.js';
 import { ApiError } from '../../src/errors/api-error.js';
 import { MetricsService } from '../../src/observability/metrics.service.js';
+import { LimitPolicyRepository } from '../../src/quota/limit-policy.repository.js';
 import { LimitPolicyService } from '../../src/quota/limit-policy.service.js';
+import { InvalidationBus } from '../../src/redis/invalidation.bus.js';
+import type { AuditLogRepository } from '../../src/tenancy/audit-log.repository.js';
 import { DEFAULT_TIER_LIMITS, NO_LIMITS, scopeKey, type Limits } from '../../src/quota/limits.js';
 import { QuotaService } from '../../src/quota/quota.service.js';
 import { QuotaStore } from '../../src/quota/quota.store.js';
@@ -27,12 +30,19 @@ function quotaConfig(tierLimits: Partial<Limits>, opts: { leaseMs?: number; fail
 }
 
 /** One gateway replica's quota stack, with its own Redis connection. */
-async function replica(config: AppConfig, policies = new LimitPolicyService()) {
+/** Overrides held in memory only (the database path is covered by the admin API tests). */
+function memoryPolicies(): LimitPolicyService {
+  const bus = { listen: () => undefined } as unknown as InvalidationBus;
+  return new LimitPolicyService(null as unknown as LimitPolicyRepository, bus, {} as AppConfig, logger);
+}
+
+async function replica(config: AppConfig, policies = memoryPolicies()) {
   const redis = new RedisService(config);
   redisServices.push(redis);
   await redis.connect().catch(() => undefined);
   const metrics = new MetricsService();
-  return { quota: new QuotaService(new QuotaStore(redis), policies, metrics, config, logger), metrics, policies };
+  const audit = { append: async () => undefined } as unknown as AuditLogRepository;
+  return { quota: new QuotaService(new QuotaStore(redis), policies, metrics, audit, config, logger), metrics, policies };
 }
 
 after(async () => {
@@ -160,7 +170,7 @@ describe('quota limits on real Redis', () => {
   });
 
   it('applies key and org×model overrides on top of the tier defaults', async () => {
-    const policies = new LimitPolicyService();
+    const policies = memoryPolicies();
     const { quota } = await replica(quotaConfig({ rpm: 100 }), policies);
     const who = principal();
     policies.put(scopeKey('key', who.orgId, who.keyId), { rpm: 1 });

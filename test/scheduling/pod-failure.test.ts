@@ -56,7 +56,7 @@ describe('a pod killed under load', () => {
     await Promise.all([...Array.from({ length: 6 }, (_, c) => client(c)), killer]);
     assert.ok(killed);
 
-    assert.ok(results.length > 30, `${results.length} requests`);
+    assert.ok(results.length >= 24, `${results.length} requests`);
     for (const r of results) assert.equal(r.status, 200, `an HTTP error reached a client: ${JSON.stringify(r.error)}`);
     const cut = results.filter((r) => !r.done);
     for (const r of cut) assert.equal(r.midStreamError?.code, 'upstream_stream_interrupted', 'a cut stream ends with an error event');
@@ -64,7 +64,7 @@ describe('a pod killed under load', () => {
     assert.ok(cut.length <= 6, `${cut.length} streams cut`);
     // Requests that started after the kill all completed (on the two live pods).
     const late = results.filter((r) => r.startedAt > killAt + 100);
-    assert.ok(late.length > 10);
+    assert.ok(late.length >= 12, `${late.length} late requests`);
     assert.ok(late.every((r) => r.done));
     const metrics = await gatewayMetrics(gw);
     assert.ok(metric(metrics, 'switchyard_upstream_retries_total') >= 1, 'requests caught before their first byte were retried');

@@ -87,6 +87,10 @@ export async function bootGateway(catalogue?: CatalogueConfig, env: Record<strin
       SWITCHYARD_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
       SWITCHYARD_PORT: '0',
       SWITCHYARD_SHUTDOWN_GRACE_MS: '10000',
+      // Every test gateway shares one Redis and one client IP: the per-IP edge throttle is tested on
+      // its own (test/quota/limits-admin.test.ts) and off elsewhere.
+      SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0',
+      SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0',
       ...env,
     },
     catalogue ?? testCatalogue(suffix),

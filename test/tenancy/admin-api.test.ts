@@ -92,7 +92,7 @@ describe('organizations (platform admin)', () => {
     assertError(await t.admin('POST', '/organizations/org_system/suspend'), 400, 'invalid_request_error');
   });
 
-  it("reports an organization's models and its tier's limits", async () => {
+  it("reports an organization's models and its tier's default limits", async () => {
     const org = await createOrg(t, { tier: 'free', allowed_models: [t.models.embed] });
     const models = await t.admin('GET', `/organizations/${org.id}/models`);
     assert.deepEqual(
@@ -105,10 +105,16 @@ describe('organizations (platform admin)', () => {
       org_id: org.id,
       tier: 'free',
       priority: 0,
-      requests_per_minute: 60,
-      tokens_per_minute: 40_000,
-      max_concurrent_requests: 4,
-      source: 'tier_default',
+      effective: {
+        requests_per_minute: 20,
+        tokens_per_minute: 40_000,
+        max_concurrent_requests: 2,
+        daily_spend: 1,
+        monthly_spend: 10,
+        soft_daily_spend: null,
+        soft_monthly_spend: 8,
+      },
+      policies: [],
     });
   });
 

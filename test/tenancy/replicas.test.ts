@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { AuthInvalidationBus } from '../../src/auth/auth-invalidation.bus.js';
+import { InvalidationBus } from '../../src/redis/invalidation.bus.js';
 import { CredentialRepository } from '../../src/auth/credential.repository.js';
 import { PrincipalCache } from '../../src/auth/principal.cache.js';
 import { type TenancyGateway, bootTenancyGateway, chatBody, createKey, createOrg, createTenant, waitUntil } from './support.js';
@@ -93,7 +93,7 @@ describe('two gateway replicas', () => {
   });
 
   it('still revokes within a second while a replica has lost its invalidation subscription, and clears its cache on reconnect', async () => {
-    const bus = b.gateway.app.get(AuthInvalidationBus);
+    const bus = b.gateway.app.get(InvalidationBus);
     // Test-only access to B's subscriber connection, to cut it deterministically.
     const subscriber = (bus as unknown as { subscriber: Redis }).subscriber;
     const cache = b.gateway.app.get(PrincipalCache);
