@@ -68,8 +68,6 @@ export function pidsByName(names: readonly string[]): number[] {
   return out;
 }
 
-/** Processes a gateway request also costs CPU in: Redis and PostgreSQL (shared with the rest of the machine). */
-const SERVICE_NAMES = ['redis-server', 'postgres'];
 
 /** CPU of a group of processes found by name, summed over processes alive at the end of the window. */
 class GroupCpu {
@@ -113,12 +111,20 @@ export class UsageSampler {
   private selfCpuStart: NodeJS.CpuUsage | undefined;
   private machineStart = 0;
   private startedAt = 0;
-  private readonly services = new GroupCpu(SERVICE_NAMES);
+  private readonly services: GroupCpu;
 
+  /**
+   * @param pids processes to follow by name
+   * @param serviceNames command names of shared services a request also costs CPU in (postgres backends,
+   *   a shared redis-server), summed as `services`
+   */
   constructor(
     private readonly pids: Record<string, number>,
+    serviceNames: readonly string[],
     private readonly intervalMs = 100,
-  ) {}
+  ) {
+    this.services = new GroupCpu(serviceNames);
+  }
 
   start(): void {
     for (const [name, pid] of Object.entries(this.pids)) {

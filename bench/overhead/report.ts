@@ -46,8 +46,12 @@ export interface BenchResults {
   contentTypeNote?: string;
   /** Which key the requests carried. */
   auth: string;
+  /** Which Redis the gateway used. */
+  redis: string;
   sanity: Record<ArmName, { status: number; completionTokens: number; chunksPerStream: number }>;
   rss: { idle: Record<'gateway' | 'bare' | 'sim', number>; idleAfter: Record<'gateway' | 'bare' | 'sim', number> };
+  /** CPU used with no traffic over 3 s after start-up, in cores. */
+  idleCpuCores: Record<'gateway' | 'bare', number>;
   samples: PhaseSample[];
   wallSeconds: number;
 }
@@ -138,7 +142,7 @@ export function summarize(r: BenchResults): Summary {
         middleCpuUsPerReq: middleCpu,
         simCpuUsPerReq: (cpu('sim') * 1000) / reqs,
         clientCpuUsPerReq: (cpu('client') * 1000) / reqs,
-        servicesCpuUsPerReq: (cpu('services') * 1000) / reqs,
+        servicesCpuUsPerReq: ((cpu('services') + cpu('redis')) * 1000) / reqs,
         middleOneCoreRps: middleCpu ? 1e6 / middleCpu : undefined,
         noiseCores: tp.map(othersCores),
       };
@@ -391,17 +395,24 @@ export function renderSection(r: BenchResults): string {
   }
 
   // Memory
-  lines.push('### Memory (VmRSS, MiB)', '');
+  lines.push('### Memory (VmRSS, MiB) and idle CPU', '');
   lines.push(
     table(
-      ['process', 'idle after start', 'peak under load', 'peak during', 'idle after load'],
+      ['process', 'RSS idle after start', 'RSS peak under load', 'peak during', 'RSS idle after load', 'CPU with no traffic'],
       (
         [
           ['Switchyard', 'gateway'],
           ['bare proxy', 'bare'],
           ['sim pod', 'sim'],
         ] as const
-      ).map(([label, key]) => [label, f(r.rss.idle[key], 1), f(s.peakRss[key].mib, 1), s.peakRss[key].during ?? '–', f(r.rss.idleAfter[key], 1)]),
+      ).map(([label, key]) => [
+        label,
+        f(r.rss.idle[key], 1),
+        f(s.peakRss[key].mib, 1),
+        s.peakRss[key].during ?? '–',
+        f(r.rss.idleAfter[key], 1),
+        key === 'sim' ? '–' : `${f((r.idleCpuCores?.[key] ?? NaN) * 100, 1)} % of a core`,
+      ]),
     ),
     '',
   );

@@ -18,7 +18,8 @@
  * Flags (for investigation; a run with any of them writes bench/out/overhead-partial.json and leaves
  * RESULTS.md alone): --quick (short phases), --rounds N, --arms direct,bare,switchyard,
  * --phases throughput,latency,ttft,chunks, --cpu-prof (V8 CPU profiles of the gateway and the bare
- * proxy into bench/out/prof/).
+ * proxy into bench/out/prof/), --gateway-env KEY=VALUE (repeatable; extra gateway settings for what-if
+ * runs, e.g. SWITCHYARD_IP_REQUESTS_PER_MINUTE=0 to take the edge throttle out).
  *
  * Needs PostgreSQL and Redis (started if installed and down, like `npm start`); the database
  * (SWITCHYARD_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/switchyard_bench) is created
@@ -34,7 +35,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { closedLoop, openLoop, percentile, streamChunkRate, streamTtft, type Target } from './load.js';
-import { UsageSampler, backgroundCores, rssMiB, type ProcessUsage } from './procstat.js';
+import { UsageSampler, backgroundCores, cpuMs, rssMiB, type ProcessUsage } from './procstat.js';
 import { writeSection } from '../results.js';
 import { renderSection, toJson, type ArmName, type BenchResults, type PhaseSample } from './report.js';
 
@@ -58,9 +59,17 @@ const { values: flags } = parseArgs({
     arms: { type: 'string' },
     phases: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'gateway-env': { type: 'string', multiple: true },
   },
   strict: true,
 });
+/** Extra gateway environment for what-if runs, e.g. --gateway-env SWITCHYARD_IP_REQUESTS_PER_MINUTE=0 */
+const gatewayEnv: Record<string, string> = {};
+for (const pair of flags['gateway-env'] ?? []) {
+  const eq = pair.indexOf('=');
+  if (eq < 1) throw new Error(`--gateway-env expects KEY=VALUE, got "${pair}"`);
+  gatewayEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+}
 
 const quick = flags.quick === true;
 const params = {
@@ -76,7 +85,8 @@ const arms = flags.arms ? (flags.arms.split(',') as ArmName[]) : ARMS;
 const phases = flags.phases ? (flags.phases.split(',') as Phase[]) : [...PHASES];
 for (const a of arms) if (!ARMS.includes(a)) throw new Error(`--arms: unknown arm "${a}" (known: ${ARMS.join(', ')})`);
 for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--phases: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
-const partial = quick || flags.rounds !== undefined || flags.arms !== undefined || flags.phases !== undefined || flags['cpu-prof'] === true;
+const partial =
+  quick || flags.rounds !== undefined || flags.arms !== undefined || flags.phases !== undefined || flags['cpu-prof'] === true || flags['gateway-env'] !== undefined;
 
 const messages = [
   { role: 'system', content: 'You are a helpful assistant.' },
@@ -168,6 +178,42 @@ async function prepareDatabase(databaseUrl: string, redisUrl: string): Promise<v
   setup.migrate(databaseUrl);
 }
 
+/**
+ * A private redis-server for the gateway, so the benchmark neither sees nor disturbs anyone else's
+ * Redis state: the per-IP edge throttle keys its counters by client address in Redis, and every
+ * gateway on a shared Redis would share (and block) 127.0.0.1. Also makes Redis CPU measurable per
+ * request. Undefined when redis-server is not installed (the shared SWITCHYARD_REDIS_URL is used).
+ */
+async function startPrivateRedis(): Promise<{ pid: number; url: string } | undefined> {
+  const port = await freePort();
+  let child: ChildProcess;
+  try {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+  } catch {
+    return undefined;
+  }
+  children.push({ name: 'redis', pid: child.pid!, stop: () => terminate(child, 5_000) });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const pong = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setTimeout(500, () => (socket.destroy(), resolve(false)));
+      socket.once('error', () => resolve(false));
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (data) => (socket.destroy(), resolve(data.toString().startsWith('+PONG'))));
+    });
+    if (pong) return { pid: child.pid!, url: `redis://127.0.0.1:${port}` };
+    await sleep(50);
+  }
+  throw new Error('the private redis-server did not answer PING within 10 s');
+}
+
 async function startSimPod() {
   const handle = await spawnSimPod({ model: MODEL, profile: 'zero' });
   children.push({ name: 'sim', pid: handle.pid, stop: () => handle.stop() });
@@ -238,6 +284,7 @@ async function startGatewayProcess(
       // The per-IP edge throttle stays on (its Redis call is part of the request path) but must not
       // refuse a load generator that sends everything from 127.0.0.1.
       SWITCHYARD_IP_REQUESTS_PER_MINUTE: '10000000',
+      ...gatewayEnv,
     },
   });
   child.stdout!.pipe(log);
@@ -326,7 +373,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   mkdirSync(OUT_DIR, { recursive: true });
   const databaseUrl = process.env.SWITCHYARD_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/switchyard_bench';
-  const redisUrl = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
+  const sharedRedisUrl = process.env.SWITCHYARD_REDIS_URL || 'redis://127.0.0.1:6379';
   // Switchyard key format (sk-sy- + 32 url-safe characters); the pepper is the server secret API keys
   // are hashed with (tenancy builds require it; older builds ignore it).
   const adminKey = `sk-sy-${randomBytes(24).toString('base64url')}`;
@@ -335,7 +382,10 @@ async function main(): Promise<void> {
   const nodeFlags = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
 
   progress(`setup: PostgreSQL/Redis, database ${new URL(databaseUrl).pathname.slice(1)}, migrations`);
-  await prepareDatabase(databaseUrl, redisUrl);
+  await prepareDatabase(databaseUrl, sharedRedisUrl);
+  const privateRedis = process.env.SWITCHYARD_REDIS_URL ? undefined : await startPrivateRedis();
+  const redisUrl = privateRedis?.url ?? sharedRedisUrl;
+  progress(privateRedis ? `setup: private redis-server pid ${privateRedis.pid} at ${redisUrl}` : `setup: shared Redis at ${redisUrl}`);
 
   progress(`setup: sim pod (${MODEL}, profile zero)`);
   const sim = await startSimPod();
@@ -360,10 +410,16 @@ async function main(): Promise<void> {
     bare: { origin: bare.url, path: '/v1/chat/completions', headers },
     switchyard: { origin: gateway.url, path: '/v1/chat/completions', headers },
   };
-  const pids = { sim: sim.pid, bare: bare.pid, gateway: gateway.pid };
+  const pids: Record<string, number> = { sim: sim.pid, bare: bare.pid, gateway: gateway.pid };
+  if (privateRedis) pids.redis = privateRedis.pid;
+  const serviceNames = privateRedis ? ['postgres'] : ['postgres', 'redis-server'];
 
   await sleep(1_000);
   const idleRss = { gateway: rssMiB(gateway.pid) ?? NaN, bare: rssMiB(bare.pid) ?? NaN, sim: rssMiB(sim.pid) ?? NaN };
+  // CPU the processes burn with no traffic at all (timers, pollers, worker threads), in cores.
+  const idleCpu0 = { gateway: cpuMs(gateway.pid) ?? 0, bare: cpuMs(bare.pid) ?? 0 };
+  await sleep(3_000);
+  const idleCpu = { gateway: ((cpuMs(gateway.pid) ?? 0) - idleCpu0.gateway) / 3_000, bare: ((cpuMs(bare.pid) ?? 0) - idleCpu0.bare) / 3_000 };
   progress(`idle RSS: Switchyard ${idleRss.gateway.toFixed(1)} MiB, bare proxy ${idleRss.bare.toFixed(1)} MiB, sim ${idleRss.sim.toFixed(1)} MiB`);
 
   const sanityResults = {} as Record<ArmName, { status: number; completionTokens: number; chunksPerStream: number }>;
@@ -372,7 +428,7 @@ async function main(): Promise<void> {
 
   const samples: PhaseSample[] = [];
   const measure = async <T>(phase: Phase, arm: ArmName, round: number, run: () => Promise<T>): Promise<{ result: T; usage: Record<string, ProcessUsage> }> => {
-    const sampler = new UsageSampler(pids, 100);
+    const sampler = new UsageSampler(pids, serviceNames, 100);
     sampler.start();
     const result = await run();
     const usage = sampler.stop();
@@ -384,7 +440,7 @@ async function main(): Promise<void> {
   // every window is recorded either way (usage.others) and reported.
   let quietBudgetMs = QUIET_BUDGET_MS;
   const waitForQuiet = async (label: string): Promise<void> => {
-    const exclude = [sim.pid, bare.pid, gateway.pid];
+    const exclude = Object.values(pids);
     let cores = await backgroundCores(exclude, 500);
     if (cores < QUIET_CORES) return;
     progress(`${label}: other processes use ${cores.toFixed(2)} cores; waiting up to ${(quietBudgetMs / 1000).toFixed(0)} s for quiet`);
@@ -467,10 +523,12 @@ async function main(): Promise<void> {
     params,
     bodies: { nonStream: NON_STREAM_BODY, stream: STREAM_BODY },
     auth: tenant.how,
+    redis: privateRedis ? 'private redis-server started by the benchmark' : `shared Redis at ${redisUrl}`,
     contentType: contentType.value,
     contentTypeNote: contentType.note,
     sanity: sanityResults,
     rss: { idle: idleRss, idleAfter: idleRssAfter },
+    idleCpuCores: idleCpu,
     samples,
     wallSeconds: (Date.now() - started) / 1000,
   };

@@ -1,0 +1,146 @@
+/** The scheduling section of bench/RESULTS.md and its plots. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Summary, Slo } from './stats.js';
+import { lineChart } from './svg.js';
+import type { WorkloadSpec } from './workload.js';
+
+export interface PointResult {
+  scenario: string;
+  policy: string;
+  /** Offered load, requests/s (of this tenant, for tenant rows). */
+  rate: number;
+  tenant?: string;
+  summary: Summary;
+  /** Pods' prefix-cache hit rate over the phase (hits / queries, tokens). */
+  cacheHitRate: number;
+  preemptions: number;
+  /** Busy share of the machine's CPUs during the phase. */
+  cpu: number;
+}
+
+export interface BenchResults {
+  date: string;
+  machine: string;
+  profile: string;
+  pods: number;
+  params: { rates: number[]; warmupS: number; measureS: number; tenants: { rateB: number; factorA: number; warmupS: number; measureS: number } };
+  slo: Slo;
+  workloads: { shared: WorkloadSpec; unique: WorkloadSpec };
+  durationS: number;
+  points: PointResult[];
+}
+
+const COLORS: Record<string, string> = { 'round-robin': '#d62728', 'least-load': '#1f77b4', 'prefix-load': '#2ca02c' };
+
+const ms = (v: number) => (Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)}`) : '∞');
+const pct = (v: number) => `${(v * 100).toFixed(0)} %`;
+
+export function writePlots(results: BenchResults, dir: string): string[] {
+  const sweep = results.points.filter((p) => p.scenario === 'sweep');
+  const policies = [...new Set(sweep.map((p) => p.policy))];
+  const series = (metric: (s: Summary) => number) =>
+    policies.map((policy) => ({ name: policy, color: COLORS[policy] ?? '#555', points: sweep.filter((p) => p.policy === policy).map((p) => [p.rate, metric(p.summary)] as [number, number]) }));
+  const files: Array<[string, string]> = [
+    [
+      'ttft-p99.svg',
+      lineChart({ title: 'TTFT p99 vs load (multi-turn, shared prefixes)', xLabel: 'offered load (requests/s)', yLabel: 'TTFT p99 (ms, log)', series: series((s) => s.ttftP99), logY: true }),
+    ],
+    [
+      'ttft-p50.svg',
+      lineChart({ title: 'TTFT p50 vs load (multi-turn, shared prefixes)', xLabel: 'offered load (requests/s)', yLabel: 'TTFT p50 (ms, log)', series: series((s) => s.ttftP50), logY: true }),
+    ],
+    [
+      'goodput.svg',
+      lineChart({ title: `Goodput (TTFT ≤ ${results.slo.ttftMs} ms, mean ITL ≤ ${results.slo.itlMs} ms)`, xLabel: 'offered load (requests/s)', yLabel: 'requests/s within SLO', series: series((s) => s.goodput) }),
+    ],
+  ];
+  for (const [name, svg] of files) writeFileSync(path.join(dir, name), svg);
+  return files.map(([name]) => name);
+}
+
+function row(p: PointResult): string {
+  const s = p.summary;
+  const errors = Object.entries(s.errors)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return `| ${p.policy} | ${p.rate} | ${ms(s.ttftP50)} | ${ms(s.ttftP99)} | ${s.itlP50.toFixed(1)} | ${s.itlP99.toFixed(1)} | ${Math.round(s.throughput)} | ${s.goodput.toFixed(2)} (${pct(s.sloAttainment)}) | ${pct(p.cacheHitRate)} | ${s.requests}${errors ? ` (${errors})` : ''} | ${pct(p.cpu)} |`;
+}
+
+const HEAD =
+  '| policy | req/s | TTFT p50 (ms) | TTFT p99 (ms) | ITL p50 (ms) | ITL p99 (ms) | output tok/s | goodput req/s (SLO met) | prefix-cache hit rate | requests (errors) | machine CPU |\n|---|---|---|---|---|---|---|---|---|---|---|';
+
+function find(results: BenchResults, scenario: string, policy: string, rate?: number, tenant?: string): PointResult | undefined {
+  return results.points.find((p) => p.scenario === scenario && p.policy === policy && (rate === undefined || p.rate === rate) && (tenant === undefined || p.tenant === tenant));
+}
+
+export function renderSection(results: BenchResults, plots: string[]): string {
+  const lines: string[] = [];
+  const { shared, unique } = results.workloads;
+  const top = Math.max(...results.params.rates);
+  lines.push('## Scheduling: routing policies and fair share');
+  lines.push('');
+  lines.push(
+    `Reproduce: \`npm run bench:scheduling\` (≈ ${Math.round(results.durationS / 60)} min; needs PostgreSQL and Redis, started if installed). Last run ${results.date.slice(0, 16).replace('T', ' ')} UTC on ${results.machine}.`,
+  );
+  lines.push('');
+  lines.push(
+    `Fleet: ${results.pods} simulator pods, profile \`${results.profile}\` (Llama-3.1-70B, TP4 on H100: ~17 ms decode steps, 60 ms per 1k prompt tokens, vLLM V1 scheduling, prefix caching), behind one gateway process. ` +
+      'Every point starts fresh pods (cold caches) and a fresh gateway; open-loop Poisson arrivals, streaming requests, ' +
+      `${results.params.warmupS} s warm-up then ${results.params.measureS} s measured (latencies over requests started in the window, throughput and goodput over those finished in it). ` +
+      'All traffic is loopback; load generator, gateway and pods share the machine\'s CPUs (column "machine CPU").',
+  );
+  lines.push('');
+  lines.push(
+    `Workload *shared*: multi-turn chat, ${shared.apps} applications with ~${shared.systemWords}-token system prompts, a ${shared.documentWords[0]}–${shared.documentWords[1]}-token document in the first turn, ` +
+      `${shared.turns[0]}–${shared.turns[1]} turns of ${shared.followUpWords[0]}–${shared.followUpWords[1]}-token follow-ups, ${shared.outputTokens[0]}–${shared.outputTokens[1]} output tokens, ~${shared.activeConversations} conversations in progress; ` +
+      `each request carries the conversation so far. Workload *unique*: single prompts of ${unique.systemWords + unique.documentWords[0]}–${unique.systemWords + unique.documentWords[1]} tokens sharing nothing. ` +
+      `Goodput SLO: TTFT ≤ ${results.slo.ttftMs} ms and mean inter-token gap ≤ ${results.slo.itlMs} ms. A failed request counts as an infinite TTFT.`,
+  );
+  lines.push('');
+  lines.push('### TTFT vs load, per policy (shared-prefix workload)');
+  lines.push('');
+  for (const plot of plots) lines.push(`![${plot}](scheduling/${plot})`);
+  lines.push('');
+  lines.push(HEAD);
+  for (const p of results.points.filter((x) => x.scenario === 'sweep').sort((a, b) => a.rate - b.rate || a.policy.localeCompare(b.policy))) lines.push(row(p));
+  lines.push('');
+  lines.push(`### No shared prefixes (${top} req/s)`);
+  lines.push('');
+  lines.push(HEAD);
+  for (const p of results.points.filter((x) => x.scenario === 'unique')) lines.push(row(p));
+  lines.push('');
+  lines.push('### Two tenants (prefix-load, same tier)');
+  lines.push('');
+  lines.push(HEAD.replace('| policy |', '| tenant |').replace('|---|', '|---|'));
+  for (const p of results.points.filter((x) => x.scenario.startsWith('tenants'))) lines.push(row({ ...p, policy: `${p.tenant} ${p.scenario === 'tenants-solo' ? 'alone' : 'with A'}` }));
+  lines.push('');
+
+  // Targets
+  lines.push('### Targets');
+  lines.push('');
+  const targets: string[] = [];
+  const rrTop = find(results, 'sweep', 'round-robin', top);
+  const plTop = find(results, 'sweep', 'prefix-load', top);
+  if (rrTop && plTop) {
+    const ratio = rrTop.summary.ttftP99 / plTop.summary.ttftP99;
+    targets.push(`| prefix-load beats round-robin ≥ 2× on p99 TTFT, shared prefixes, high load (${top} req/s) | ${ms(rrTop.summary.ttftP99)} vs ${ms(plTop.summary.ttftP99)} ms: ${Number.isFinite(ratio) ? ratio.toFixed(1) : '∞'}× | ${ratio >= 2 ? 'met' : 'not met'} |`);
+  }
+  const rrU = find(results, 'unique', 'round-robin');
+  const plU = find(results, 'unique', 'prefix-load');
+  if (rrU && plU) {
+    const worse = plU.summary.ttftP99 / rrU.summary.ttftP99 - 1;
+    targets.push(`| prefix-load no worse than 5 % on p99 TTFT without shared prefixes | ${ms(plU.summary.ttftP99)} vs ${ms(rrU.summary.ttftP99)} ms: ${worse >= 0 ? '+' : ''}${(worse * 100).toFixed(1)} % | ${worse <= 0.05 ? 'met' : 'not met'} |`);
+  }
+  const solo = find(results, 'tenants-solo', 'prefix-load', undefined, 'B');
+  const both = find(results, 'tenants-both', 'prefix-load', undefined, 'B');
+  if (solo && both) {
+    const ratio = both.summary.ttftP99 / solo.summary.ttftP99;
+    targets.push(`| tenant B's p99 TTFT with A sending ${results.params.tenants.factorA}× more stays within 1.3× of alone | ${ms(both.summary.ttftP99)} vs ${ms(solo.summary.ttftP99)} ms: ${ratio.toFixed(2)}× | ${ratio <= 1.3 ? 'met' : 'not met'} |`);
+  }
+  lines.push('| target | measured | |');
+  lines.push('|---|---|---|');
+  lines.push(...targets);
+  lines.push('');
+  return lines.join('\n');
+}
