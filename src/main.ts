@@ -1,5 +1,6 @@
 /** Process entry: validate config, start the gateway, drain on SIGTERM/SIGINT. */
 import { ConfigError, loadConfig } from './config/config.js';
+import { migrateDeploy } from './database/migrate.js';
 import { startGateway } from './gateway.js';
 
 async function main(): Promise<void> {
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  if (config.migrateOnStart) await migrateDeploy(config.databaseUrl);
   const gateway = await startGateway(config);
   gateway.logger.info({ url: gateway.url }, 'switchyard listening');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -17,6 +17,8 @@ export interface PointResult {
   preemptions: number;
   /** Busy share of the machine's CPUs during the phase. */
   cpu: number;
+  /** CPU-seconds per second used by the gateway, the pods together, and the load generator. */
+  cpuSplit: { gateway: number; pods: number; client: number };
 }
 
 export interface BenchResults {

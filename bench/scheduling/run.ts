@@ -29,7 +29,7 @@ import { spawnSimPod, type SimPod } from '../../runtimes/sim/spawn.js';
 import { writeSection } from '../results.js';
 import { closeAgent, openLoop, type Sample } from './load.js';
 import { renderSection, writePlots, type BenchResults, type PointResult } from './report.js';
-import { machineBusyMs, summarise, type Slo } from './stats.js';
+import { machineBusyMs, processCpuMs, summarise, type Slo } from './stats.js';
 import { WorkloadGenerator, type WorkloadSpec } from './workload.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -66,12 +66,14 @@ export const SHARED: WorkloadSpec = {
   seed: 42,
   apps: 6,
   systemWords: 1000,
-  documentWords: [1000, 2000],
+  documentWords: [3000, 6000],
   turns: [3, 8],
   followUpWords: [20, 60],
   outputTokens: [32, 96],
-  activeConversations: 96,
+  activeConversations: 32,
 };
+/** Conversations in progress scale with the rate: each gets its next turn ~4 s after the last one. */
+const withRate = (spec: WorkloadSpec, rate: number): WorkloadSpec => ({ ...spec, activeConversations: Math.max(8, Math.round(rate * 4)) });
 /** The same sizes with nothing shared. */
 export const UNIQUE: WorkloadSpec = { ...SHARED, kind: 'unique', documentWords: [1000, 3000] };
 
@@ -173,6 +175,7 @@ async function startPods(): Promise<SimPod[]> {
 
 interface GatewayProcess {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -228,6 +231,7 @@ async function startGateway(pods: SimPod[], policy: Policy, env: Env, label: str
       if ((await fetch(`${url}/ready`)).status === 200) {
         return {
           url,
+          pid: child.pid!,
           stop: async () => {
             children.splice(children.indexOf(entry), 1);
             await entry.stop();
@@ -279,7 +283,16 @@ interface Load {
   spec: WorkloadSpec;
 }
 
-async function runPoint(env: Env, policy: Policy, loads: Load[], timing: { warmupS: number; measureS: number }, label: string): Promise<{ samples: Sample[]; cacheHitRate: number; preemptions: number; cpu: number }> {
+interface PointRun {
+  samples: Sample[];
+  cacheHitRate: number;
+  preemptions: number;
+  /** Busy share of all CPUs, and CPU-seconds per second of the gateway, the pods and this process. */
+  cpu: number;
+  cpuSplit: { gateway: number; pods: number; client: number };
+}
+
+async function runPoint(env: Env, policy: Policy, loads: Load[], timing: { warmupS: number; measureS: number }, label: string): Promise<PointRun> {
   const pods = await startPods();
   const gateway = await startGateway(pods, policy, env, label);
   try {
@@ -290,6 +303,9 @@ async function runPoint(env: Env, policy: Policy, loads: Load[], timing: { warmu
     await openLoop({ url: gateway.url, key: keys.get(loads[0].tenant)!, tenant: 'warm', rate: 10, durationS: 1, workload: warm, seed: 7, t0: performance.now() });
     const before = await podCacheCounters(pods);
     const busyBefore = machineBusyMs();
+    const gatewayBefore = processCpuMs(gateway.pid);
+    const podsBefore = pods.reduce((n, p) => n + processCpuMs(p.pid), 0);
+    const selfBefore = process.cpuUsage();
     const t0 = performance.now();
     const durationS = timing.warmupS + timing.measureS;
     const results = await Promise.all(
@@ -299,9 +315,15 @@ async function runPoint(env: Env, policy: Policy, loads: Load[], timing: { warmu
     );
     const elapsed = performance.now() - t0;
     const cpu = (machineBusyMs() - busyBefore) / elapsed / os.cpus().length;
+    const self = process.cpuUsage(selfBefore);
+    const cpuSplit = {
+      gateway: (processCpuMs(gateway.pid) - gatewayBefore) / elapsed,
+      pods: (pods.reduce((n, p) => n + processCpuMs(p.pid), 0) - podsBefore) / elapsed,
+      client: (self.user + self.system) / 1000 / elapsed,
+    };
     const after = await podCacheCounters(pods);
     const queries = after.queries - before.queries;
-    return { samples: results.flat(), cacheHitRate: queries ? (after.hits - before.hits) / queries : 0, preemptions: after.preemptions - before.preemptions, cpu };
+    return { samples: results.flat(), cacheHitRate: queries ? (after.hits - before.hits) / queries : 0, preemptions: after.preemptions - before.preemptions, cpu, cpuSplit };
   } finally {
     await gateway.stop();
     await Promise.all(pods.map((p) => p.stop()));
@@ -312,10 +334,10 @@ async function runPoint(env: Env, policy: Policy, loads: Load[], timing: { warmu
   }
 }
 
-function point(scenario: string, policy: Policy, rate: number, run: Awaited<ReturnType<typeof runPoint>>, timing: { warmupS: number; measureS: number }, tenant?: string): PointResult {
+function point(scenario: string, policy: Policy, rate: number, run: PointRun, timing: { warmupS: number; measureS: number }, tenant?: string): PointResult {
   const samples = tenant ? run.samples.filter((s) => s.tenant === tenant) : run.samples;
   const summary = summarise(samples, timing.warmupS * 1000, (timing.warmupS + timing.measureS) * 1000, SLO);
-  return { scenario, policy, rate, tenant, summary, cacheHitRate: run.cacheHitRate, preemptions: run.preemptions, cpu: run.cpu };
+  return { scenario, policy, rate, tenant, summary, cacheHitRate: run.cacheHitRate, preemptions: run.preemptions, cpu: run.cpu, cpuSplit: run.cpuSplit };
 }
 
 function log(p: PointResult): void {
@@ -323,7 +345,7 @@ function log(p: PointResult): void {
   progress(
     `${p.scenario}${p.tenant ? `/${p.tenant}` : ''} ${p.policy} @ ${p.rate} req/s: ttft p50 ${s.ttftP50.toFixed(0)} p99 ${s.ttftP99.toFixed(0)} ms, itl p50 ${s.itlP50.toFixed(1)} p99 ${s.itlP99.toFixed(1)} ms, ` +
       `${s.throughput.toFixed(0)} tok/s, goodput ${s.goodput.toFixed(2)} req/s (${(s.sloAttainment * 100).toFixed(0)} %), hit ${(p.cacheHitRate * 100).toFixed(0)} %, ` +
-      `errors ${JSON.stringify(s.errors)}, cpu ${(p.cpu * 100).toFixed(0)} %`,
+      `errors ${JSON.stringify(s.errors)}, cpu ${(p.cpu * 100).toFixed(0)} % (gateway ${p.cpuSplit.gateway.toFixed(2)}, pods ${p.cpuSplit.pods.toFixed(2)}, client ${p.cpuSplit.client.toFixed(2)} cores)`,
   );
 }
 
@@ -343,7 +365,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('sweep')) {
     for (const rate of PARAMS.rates) {
       for (const policy of policies) {
-        const run = await runPoint(env, policy, [{ tenant: 'main', rate, spec: SHARED }], timing, `sweep-${policy}-${rate}`);
+        const run = await runPoint(env, policy, [{ tenant: 'main', rate, spec: withRate(SHARED, rate) }], timing, `sweep-${policy}-${rate}`);
         const p = point('sweep', policy, rate, run, timing);
         log(p);
         points.push(p);
@@ -362,7 +384,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('tenants')) {
     const t = PARAMS.tenants;
     const tTiming = { warmupS: t.warmupS, measureS: t.measureS };
-    const specB = { ...SHARED, seed: 99, activeConversations: 24 };
+    const specB = { ...withRate(SHARED, t.rateB), seed: 99 };
     const solo = await runPoint(env, 'prefix-load', [{ tenant: 'B', rate: t.rateB, spec: specB }], tTiming, 'tenants-solo');
     const pSolo = point('tenants-solo', 'prefix-load', t.rateB, solo, tTiming, 'B');
     log(pSolo);
@@ -372,7 +394,7 @@ async function main(): Promise<void> {
       'prefix-load',
       [
         { tenant: 'B', rate: t.rateB, spec: specB },
-        { tenant: 'A', rate: t.rateB * t.factorA, spec: SHARED },
+        { tenant: 'A', rate: t.rateB * t.factorA, spec: withRate(SHARED, t.rateB * t.factorA) },
       ],
       tTiming,
       'tenants-both',

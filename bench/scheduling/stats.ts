@@ -80,3 +80,14 @@ export function machineBusyMs(): number {
   const [user, nice, system, , , irq, softirq, steal] = fields;
   return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1000) / 100;
 }
+
+/** CPU time (user + system) a process has used so far, ms; 0 when it is gone. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}

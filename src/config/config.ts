@@ -90,6 +90,8 @@ export interface AppConfig {
   port: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   databaseUrl: string;
+  /** Apply committed migrations (prisma migrate deploy) before serving. */
+  migrateOnStart: boolean;
   redisUrl: string;
   /**
    * Server secret mixed into every API key hash (HMAC-SHA256). Shared by all replicas; changing it
@@ -357,6 +359,7 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
     port: intSetting(env, 'SWITCHYARD_PORT', 8080, 0, 65535),
     logLevel,
     databaseUrl: urlSetting(env, 'SWITCHYARD_DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/switchyard', ['postgresql:', 'postgres:']),
+    migrateOnStart: enumSetting(env, 'SWITCHYARD_MIGRATE_ON_START', 'true', ['true', 'false'] as const) === 'true',
     redisUrl: urlSetting(env, 'SWITCHYARD_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     keyPepper,
     bootstrapApiKey,
