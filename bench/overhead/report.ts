@@ -41,9 +41,6 @@ export interface BenchResults {
     streamMaxTokens: number;
   };
   bodies: { nonStream: string; stream: string };
-  /** Content-Type sent to every arm, and why when it is not application/json. */
-  contentType: string;
-  contentTypeNote?: string;
   /** Which key the requests carried. */
   auth: string;
   /** Which Redis the gateway used. */
@@ -104,9 +101,9 @@ export interface ArmSummary {
     /** Cores used by other processes on the machine during the samples (mean, max over rounds). */
     noiseCores: number[];
   };
-  latency?: { achievedRps: number; latency: Dist; p50PerRound: number[]; errors: number; middleCpuUsPerReq?: number; sendLagP99Ms: number };
-  ttft?: { ttft: Dist; total: Dist; p50PerRound: number[]; errors: number; chunksPerStream: number };
-  chunks?: { chunksPerSecondPerRound: number[]; chunksPerSecond: number; streamsPerSecond: number; errors: number; middleCpuUsPerChunk?: number };
+  latency?: { achievedRps: number; latency: Dist; p50PerRound: number[]; errors: number; middleCpuUsPerReq?: number; sendLagP99Ms: number; noiseCores: number[] };
+  ttft?: { ttft: Dist; total: Dist; p50PerRound: number[]; errors: number; chunksPerStream: number; noiseCores: number[] };
+  chunks?: { chunksPerSecondPerRound: number[]; chunksPerSecond: number; streamsPerSecond: number; errors: number; middleCpuUsPerChunk?: number; noiseCores: number[] };
 }
 
 export interface Summary {
@@ -158,6 +155,7 @@ export function summarize(r: BenchResults): Summary {
         errors: sum(lt.map((x) => x.latency!.errors)),
         middleCpuUsPerReq: middle ? (sum(lt.map((x) => x.usage[middle]?.cpuMs ?? 0)) * 1000) / reqs : undefined,
         sendLagP99Ms: Math.max(...lt.map((x) => x.latency!.sendLagP99Ms)),
+        noiseCores: lt.map(othersCores),
       };
     }
 
@@ -169,6 +167,7 @@ export function summarize(r: BenchResults): Summary {
         p50PerRound: tt.map((x) => percentile(x.ttft!.ttftMs, 0.5)),
         errors: sum(tt.map((x) => x.ttft!.errors)),
         chunksPerStream: mean(tt.flatMap((x) => x.ttft!.chunksPerStream)),
+        noiseCores: tt.map(othersCores),
       };
     }
 
@@ -181,6 +180,7 @@ export function summarize(r: BenchResults): Summary {
         streamsPerSecond: mean(ch.map((x) => x.chunks!.streamsPerSecond)),
         errors: sum(ch.map((x) => x.chunks!.errors)),
         middleCpuUsPerChunk: middle ? (sum(ch.map((x) => x.usage[middle]?.cpuMs ?? 0)) * 1000) / chunks : undefined,
+        noiseCores: ch.map(othersCores),
       };
     }
     arms[arm] = s;
@@ -201,7 +201,9 @@ export function summarize(r: BenchResults): Summary {
   const peakRss = {} as Summary['peakRss'];
   for (const proc of ['gateway', 'bare', 'sim'] as const) {
     let best = { mib: r.rss.idle[proc], during: undefined as string | undefined };
-    for (const sample of r.samples) {
+    // Only windows that load this process: RSS stays up after a phase, so later windows of other arms
+    // would otherwise be named as the peak.
+    for (const sample of r.samples.filter((x) => proc === 'sim' || MIDDLE[x.arm] === proc)) {
       const mib = sample.usage[proc]?.peakRssMiB ?? 0;
       if (mib > best.mib) best = { mib, during: `${sample.phase}, ${LABEL[sample.arm]} arm` };
     }
@@ -251,8 +253,6 @@ export function renderSection(r: BenchResults): string {
       `(max ${f(s.noise.maxCores)}) during the measured windows${s.noise.maxCores > 0.1 ? ' — the machine was not quiet; compare per-round values' : ''}.`,
     '',
   );
-
-  if (r.contentTypeNote) lines.push(`> **Note.** ${r.contentTypeNote}`, '');
 
   // Targets
   lines.push('### Targets', '');
@@ -310,7 +310,7 @@ export function renderSection(r: BenchResults): string {
     const bare = a.bare?.latency;
     lines.push(
       table(
-        ['arm', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p50 per round', 'added p50 vs direct', 'added p50 vs bare', 'added p99 vs bare', 'proxy CPU µs/req'],
+        ['arm', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p50 per round', 'added p50 vs direct', 'added p50 vs bare', 'added p99 vs bare', 'proxy CPU µs/req', 'other procs, cores'],
         present
           .filter((arm) => a[arm]!.latency)
           .map((arm) => {
@@ -327,6 +327,7 @@ export function renderSection(r: BenchResults): string {
               bare && arm === 'switchyard' ? signed(x.latency.p50 - bare.latency.p50) : '',
               bare && arm === 'switchyard' ? signed(x.latency.p99 - bare.latency.p99) : '',
               f(x.middleCpuUsPerReq, 0),
+              x.noiseCores.map((v) => f(v)).join(', '),
             ];
           }),
       ),
@@ -346,7 +347,7 @@ export function renderSection(r: BenchResults): string {
     const bare = a.bare?.ttft;
     lines.push(
       table(
-        ['arm', 'TTFT p50 ms', 'TTFT p99 ms', 'p50 per round', 'added p50 vs direct', 'added p50 vs bare', 'added p99 vs bare', 'whole stream p50 ms', 'chunks/stream'],
+        ['arm', 'TTFT p50 ms', 'TTFT p99 ms', 'p50 per round', 'added p50 vs direct', 'added p50 vs bare', 'added p99 vs bare', 'whole stream p50 ms', 'chunks/stream', 'other procs, cores'],
         present
           .filter((arm) => a[arm]!.ttft)
           .map((arm) => {
@@ -361,6 +362,7 @@ export function renderSection(r: BenchResults): string {
               bare && arm === 'switchyard' ? signed(x.ttft.p99 - bare.ttft.p99) : '',
               f(x.total.p50, 3),
               f(x.chunksPerStream, 1),
+              x.noiseCores.map((v) => f(v)).join(', '),
             ];
           }),
       ),
@@ -374,7 +376,7 @@ export function renderSection(r: BenchResults): string {
     const bare = a.bare?.chunks;
     lines.push(
       table(
-        ['arm', 'chunks/s', 'per round', '% of bare proxy', 'streams/s', 'proxy CPU µs/chunk', 'errors'],
+        ['arm', 'chunks/s', 'per round', '% of bare proxy', 'streams/s', 'proxy CPU µs/chunk', 'other procs, cores', 'errors'],
         present
           .filter((arm) => a[arm]!.chunks)
           .map((arm) => {
@@ -386,6 +388,7 @@ export function renderSection(r: BenchResults): string {
               bare ? pct(x.chunksPerSecond / bare.chunksPerSecond) : '–',
               f(x.streamsPerSecond, 0),
               f(x.middleCpuUsPerChunk, 1),
+              x.noiseCores.map((v) => f(v)).join(', '),
               String(x.errors),
             ];
           }),
@@ -421,6 +424,17 @@ export function renderSection(r: BenchResults): string {
   return lines.join('\n');
 }
 
+function sampleErrors(x: PhaseSample): number {
+  if (x.throughput) return x.throughput.errors + x.throughput.non2xx;
+  return x.latency?.errors ?? x.ttft?.errors ?? x.chunks?.errors ?? 0;
+}
+
+function sampleErrorExample(x: PhaseSample): string {
+  if (x.throughput) return `status codes ${JSON.stringify(x.throughput.statusCodes)}`;
+  const sample = x.latency?.errorSamples[0] ?? x.ttft?.errorSamples[0] ?? x.chunks?.errorSamples[0] ?? '';
+  return sample.slice(0, 120);
+}
+
 function reading(r: BenchResults, s: Summary): string[] {
   const out: string[] = [];
   const a = s.arms;
@@ -443,7 +457,10 @@ function reading(r: BenchResults, s: Summary): string[] {
         `${int(sy.throughput.middleOneCoreRps)} req/s and the bare proxy near ${int(bare.throughput.middleOneCoreRps)} req/s. With ${r.machine.nproc} cores ` +
         `shared by the load generator (${f(sy.throughput.clientCpuUsPerReq, 0)} µs/req), the pod (${f(sy.throughput.simCpuUsPerReq, 0)} µs/req) and the ` +
         `proxy, measured throughput is roughly the cores divided by the sum of those costs, which is why the ratio of measured throughputs ` +
-        `is milder than the ratio of proxy CPU costs.`,
+        `is milder than the ratio of proxy CPU costs.` +
+        (sy.throughput.servicesCpuUsPerReq >= 5
+          ? ` Switchyard also costs ${f(sy.throughput.servicesCpuUsPerReq, 0)} µs/req of Redis and PostgreSQL CPU, on the same cores.`
+          : ''),
     );
   }
   if (t.addedP50Ms !== undefined && sy?.latency && bare?.latency) {
@@ -468,6 +485,21 @@ function reading(r: BenchResults, s: Summary): string[] {
         `(${pct(sy.chunks.chunksPerSecond / bare.chunks.chunksPerSecond)}); per chunk Switchyard uses ${f(sy.chunks.middleCpuUsPerChunk, 1)} µs of CPU, ` +
         `the bare proxy ${f(bare.chunks.middleCpuUsPerChunk, 1)} µs (Switchyard parses every SSE event, rewrites \`model\` and re-serialises it; ` +
         `the bare proxy copies bytes).`,
+    );
+  }
+  const errors = r.samples.filter((x) => sampleErrors(x) > 0);
+  if (errors.length) {
+    out.push(
+      `**Errors** in ${errors.length} measured window(s): ` +
+        errors.map((x) => `${x.phase} round ${x.round} ${LABEL[x.arm]}: ${sampleErrors(x)} (${sampleErrorExample(x)})`).join('; ') +
+        '. Numbers from those windows are not comparable.',
+    );
+  }
+  if (s.noise.meanCores > 0.15) {
+    out.push(
+      `Noise: other processes on this machine used ${f(s.noise.meanCores)} cores on average (max ${f(s.noise.maxCores)}) while measuring, ` +
+        `on a ${r.machine.nproc}-core machine. Absolute numbers and differences of a few tens of percent between rounds are within that noise; ` +
+        `the CPU-per-request columns are the most stable figures.`,
     );
   }
   const statuses = ARMS.map((arm) => r.sanity[arm]?.status);

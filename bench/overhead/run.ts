@@ -19,7 +19,8 @@
  * RESULTS.md alone): --quick (short phases), --rounds N, --arms direct,bare,switchyard,
  * --phases throughput,latency,ttft,chunks, --cpu-prof (V8 CPU profiles of the gateway and the bare
  * proxy into bench/out/prof/), --gateway-env KEY=VALUE (repeatable; extra gateway settings for what-if
- * runs, e.g. SWITCHYARD_IP_REQUESTS_PER_MINUTE=0 to take the edge throttle out).
+ * runs, e.g. SWITCHYARD_IP_REQUESTS_PER_MINUTE=0 to take the edge throttle out), --node-flag FLAG
+ * (repeatable; passed to the gateway and bare-proxy node processes, e.g. --node-flag=--trace-gc).
  *
  * Needs PostgreSQL and Redis (started if installed and down, like `npm start`); the database
  * (SWITCHYARD_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/switchyard_bench) is created
@@ -44,8 +45,10 @@ const OUT_DIR = path.join(ROOT, 'bench', 'out');
 const MODEL = 'meta-llama/Llama-3.2-1B-Instruct';
 const ARMS: ArmName[] = ['direct', 'bare', 'switchyard'];
 const PHASES = ['throughput', 'latency', 'ttft', 'chunks'] as const;
-/** Other processes' CPU (in cores) under which the machine counts as quiet, and the total wait allowed. */
+/** Other processes' CPU (in cores) under which the machine counts as quiet; the wait allowed per
+ * measurement and in total (the whole run stays near five minutes even on a busy machine). */
 const QUIET_CORES = 0.15;
+const QUIET_WAIT_MAX_MS = 15_000;
 const QUIET_BUDGET_MS = 60_000;
 type Phase = (typeof PHASES)[number];
 
@@ -60,6 +63,7 @@ const { values: flags } = parseArgs({
     phases: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'gateway-env': { type: 'string', multiple: true },
+    'node-flag': { type: 'string', multiple: true },
   },
   strict: true,
 });
@@ -86,7 +90,7 @@ const phases = flags.phases ? (flags.phases.split(',') as Phase[]) : [...PHASES]
 for (const a of arms) if (!ARMS.includes(a)) throw new Error(`--arms: unknown arm "${a}" (known: ${ARMS.join(', ')})`);
 for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--phases: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
 const partial =
-  quick || flags.rounds !== undefined || flags.arms !== undefined || flags.phases !== undefined || flags['cpu-prof'] === true || flags['gateway-env'] !== undefined;
+  quick || flags.rounds !== undefined || flags.arms !== undefined || flags.phases !== undefined || flags['cpu-prof'] === true || flags['gateway-env'] !== undefined || flags['node-flag'] !== undefined;
 
 const messages = [
   { role: 'system', content: 'You are a helpful assistant.' },
@@ -230,16 +234,16 @@ async function startBareProxyProcess(upstream: string, nodeFlags: string[]): Pro
     let buffered = '';
     const timer = setTimeout(() => reject(new Error('bare proxy did not print its listening line within 10 s')), 10_000);
     child.once('exit', (code) => reject(new Error(`bare proxy exited with code ${code} before listening`)));
+    // The listening line is JSON; anything else (e.g. --trace-gc output) is skipped.
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
-      const newline = buffered.indexOf('\n');
-      if (newline === -1) return;
-      clearTimeout(timer);
-      try {
-        const line = JSON.parse(buffered.slice(0, newline)) as { url: string; pid: number };
-        resolve({ pid: child.pid!, url: line.url });
-      } catch (err) {
-        reject(new Error(`bare proxy printed an unexpected line: ${buffered.slice(0, newline)} (${(err as Error).message})`));
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (!line.startsWith('{"event":"listening"')) continue;
+        clearTimeout(timer);
+        resolve({ pid: child.pid!, url: (JSON.parse(line) as { url: string }).url });
       }
     });
   });
@@ -345,27 +349,6 @@ async function inferenceKey(gatewayUrl: string, adminKey: string): Promise<{ key
   return { key: key.json.secret, how: `inference key of organization ${org.json.id} (tier enterprise), made over the admin API` };
 }
 
-async function chooseContentType(gatewayUrl: string, apiKey: string): Promise<{ value: string; note?: string }> {
-  const probe = (contentType: string) =>
-    fetch(`${gatewayUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': contentType },
-      body: NON_STREAM_BODY,
-    }).then(async (res) => ({ status: res.status, text: await res.text() }));
-  const json = await probe('application/json');
-  if (ok2xx(json.status)) return { value: 'application/json' };
-  const fallback = 'application/octet-stream';
-  const other = await probe(fallback);
-  if (!ok2xx(other.status)) throw new Error(`Switchyard answers HTTP ${json.status} to the benchmark request with application/json (${json.text.slice(0, 200)}) and HTTP ${other.status} with ${fallback} (${other.text.slice(0, 200)})`);
-  return {
-    value: fallback,
-    note:
-      `Switchyard answered HTTP ${json.status} to \`Content-Type: application/json\` (${json.text.slice(0, 160).replace(/\s+/g, ' ')}…), ` +
-      `so every arm was driven with \`Content-Type: ${fallback}\`, which takes the gateway's intended raw-body path ` +
-      `(src/gateway.ts: Fastify's built-in application/json parser runs before the catch-all raw-body parser).`,
-  };
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Main
 
@@ -379,7 +362,7 @@ async function main(): Promise<void> {
   const adminKey = `sk-sy-${randomBytes(24).toString('base64url')}`;
   const keyPepper = randomBytes(32).toString('base64url');
   const profDir = path.join(OUT_DIR, 'prof');
-  const nodeFlags = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const nodeFlags = [...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(flags['node-flag'] ?? [])];
 
   progress(`setup: PostgreSQL/Redis, database ${new URL(databaseUrl).pathname.slice(1)}, migrations`);
   await prepareDatabase(databaseUrl, sharedRedisUrl);
@@ -395,16 +378,11 @@ async function main(): Promise<void> {
   const gateway = await startGatewayProcess(sim.baseUrl, { databaseUrl, redisUrl, apiKey: adminKey, keyPepper }, nodeFlags);
   progress(`setup: Switchyard pid ${gateway.pid} at ${gateway.url} (ready)`);
 
-  // Every arm gets the same headers. application/json is what OpenAI clients send; if this Switchyard
-  // build rejects it (Fastify's built-in JSON parser runs before the gateway's raw-body parser, so the
-  // validator gets an object instead of bytes), fall back to a content type that takes the gateway's
-  // intended raw-body path, and say so in the results.
   const tenant = await inferenceKey(gateway.url, adminKey);
   const apiKey = tenant.key;
   progress(`setup: using ${tenant.how}`);
-  const contentType = await chooseContentType(gateway.url, apiKey);
-  if (contentType.note) progress(`WARNING: ${contentType.note}`);
-  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': contentType.value };
+  // Every arm gets the same headers, what an OpenAI client sends.
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
   const targets: Record<ArmName, Target> = {
     direct: { origin: sim.baseUrl, path: '/v1/chat/completions', headers },
     bare: { origin: bare.url, path: '/v1/chat/completions', headers },
@@ -420,14 +398,18 @@ async function main(): Promise<void> {
   const idleCpu0 = { gateway: cpuMs(gateway.pid) ?? 0, bare: cpuMs(bare.pid) ?? 0 };
   await sleep(3_000);
   const idleCpu = { gateway: ((cpuMs(gateway.pid) ?? 0) - idleCpu0.gateway) / 3_000, bare: ((cpuMs(bare.pid) ?? 0) - idleCpu0.bare) / 3_000 };
-  progress(`idle RSS: Switchyard ${idleRss.gateway.toFixed(1)} MiB, bare proxy ${idleRss.bare.toFixed(1)} MiB, sim ${idleRss.sim.toFixed(1)} MiB`);
+  progress(
+    `idle: Switchyard ${idleRss.gateway.toFixed(1)} MiB RSS, ${(idleCpu.gateway * 100).toFixed(1)} % CPU; ` +
+      `bare proxy ${idleRss.bare.toFixed(1)} MiB, ${(idleCpu.bare * 100).toFixed(1)} % CPU; sim ${idleRss.sim.toFixed(1)} MiB`,
+  );
 
   const sanityResults = {} as Record<ArmName, { status: number; completionTokens: number; chunksPerStream: number }>;
   for (const arm of ARMS) sanityResults[arm] = await sanity(arm, targets[arm]);
   progress(`sanity: ${ARMS.map((a) => `${a} HTTP ${sanityResults[a].status}, ${sanityResults[a].completionTokens} tokens, ${sanityResults[a].chunksPerStream} chunks per stream`).join('; ')}`);
 
   const samples: PhaseSample[] = [];
-  const measure = async <T>(phase: Phase, arm: ArmName, round: number, run: () => Promise<T>): Promise<{ result: T; usage: Record<string, ProcessUsage> }> => {
+  /** Runs one measured window while sampling CPU and RSS of every process. */
+  const measure = async <T>(run: () => Promise<T>): Promise<{ result: T; usage: Record<string, ProcessUsage> }> => {
     const sampler = new UsageSampler(pids, serviceNames, 100);
     sampler.start();
     const result = await run();
@@ -443,12 +425,13 @@ async function main(): Promise<void> {
     const exclude = Object.values(pids);
     let cores = await backgroundCores(exclude, 500);
     if (cores < QUIET_CORES) return;
-    progress(`${label}: other processes use ${cores.toFixed(2)} cores; waiting up to ${(quietBudgetMs / 1000).toFixed(0)} s for quiet`);
+    const allowedMs = Math.min(QUIET_WAIT_MAX_MS, quietBudgetMs);
+    progress(`${label}: other processes use ${cores.toFixed(2)} cores; waiting up to ${(allowedMs / 1000).toFixed(0)} s for quiet`);
     const started = Date.now();
-    while (cores >= QUIET_CORES && quietBudgetMs > 0) {
+    while (cores >= QUIET_CORES && Date.now() - started < allowedMs) {
       cores = await backgroundCores(exclude, 1000);
-      quietBudgetMs -= 1000;
     }
+    quietBudgetMs -= Date.now() - started;
     progress(`${label}: ${cores < QUIET_CORES ? 'quiet' : 'still busy, measuring anyway'} after ${((Date.now() - started) / 1000).toFixed(0)} s`);
   };
 
@@ -462,7 +445,7 @@ async function main(): Promise<void> {
         if (phase === 'throughput') {
           const p = params.throughput;
           const warmup = await closedLoop(target, NON_STREAM_BODY, p.connections, p.warmupS);
-          const { result, usage } = await measure(phase, arm, round, () => closedLoop(target, NON_STREAM_BODY, p.connections, p.durationS));
+          const { result, usage } = await measure(() => closedLoop(target, NON_STREAM_BODY, p.connections, p.durationS));
           samples.push({ phase, arm, round, usage, warmupRequests: warmup.requests, throughput: result });
           progress(
             `round ${round} throughput  ${arm.padEnd(10)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${percentile(result.latenciesMs, 0.5).toFixed(2)} ms` +
@@ -472,7 +455,7 @@ async function main(): Promise<void> {
         } else if (phase === 'latency') {
           const p = params.latency;
           await openLoop(target, NON_STREAM_BODY, p.rate, p.warmupS);
-          const { result, usage } = await measure(phase, arm, round, () => openLoop(target, NON_STREAM_BODY, p.rate, p.durationS));
+          const { result, usage } = await measure(() => openLoop(target, NON_STREAM_BODY, p.rate, p.durationS));
           samples.push({ phase, arm, round, usage, latency: result });
           progress(
             `round ${round} latency     ${arm.padEnd(10)} ${result.achievedRps.toFixed(0).padStart(6)} req/s  p50 ${percentile(result.latenciesMs, 0.5).toFixed(3)} ms` +
@@ -481,7 +464,7 @@ async function main(): Promise<void> {
         } else if (phase === 'ttft') {
           const p = params.ttft;
           await streamTtft(target, STREAM_BODY, p.warmupRequests, p.concurrency);
-          const { result, usage } = await measure(phase, arm, round, () => streamTtft(target, STREAM_BODY, p.requests, p.concurrency));
+          const { result, usage } = await measure(() => streamTtft(target, STREAM_BODY, p.requests, p.concurrency));
           samples.push({ phase, arm, round, usage, ttft: result });
           progress(
             `round ${round} ttft        ${arm.padEnd(10)} p50 ${percentile(result.ttftMs, 0.5).toFixed(3)} ms  p99 ${percentile(result.ttftMs, 0.99).toFixed(3)} ms` +
@@ -490,7 +473,7 @@ async function main(): Promise<void> {
         } else {
           const p = params.chunks;
           await streamChunkRate(target, STREAM_BODY, p.concurrency, p.warmupS);
-          const { result, usage } = await measure(phase, arm, round, () => streamChunkRate(target, STREAM_BODY, p.concurrency, p.durationS));
+          const { result, usage } = await measure(() => streamChunkRate(target, STREAM_BODY, p.concurrency, p.durationS));
           samples.push({ phase, arm, round, usage, chunks: result });
           progress(
             `round ${round} chunks      ${arm.padEnd(10)} ${result.chunksPerSecond.toFixed(0).padStart(6)} chunks/s  ${result.streamsPerSecond.toFixed(0)} streams/s  errors ${result.errors}` +
@@ -524,8 +507,6 @@ async function main(): Promise<void> {
     bodies: { nonStream: NON_STREAM_BODY, stream: STREAM_BODY },
     auth: tenant.how,
     redis: privateRedis ? 'private redis-server started by the benchmark' : `shared Redis at ${redisUrl}`,
-    contentType: contentType.value,
-    contentTypeNote: contentType.note,
     sanity: sanityResults,
     rss: { idle: idleRss, idleAfter: idleRssAfter },
     idleCpuCores: idleCpu,

@@ -19,6 +19,8 @@ export interface PointResult {
   cpu: number;
   /** CPU-seconds per second used by the gateway, the pods together, and the load generator. */
   cpuSplit: { gateway: number; pods: number; client: number };
+  /** Share of prompt tokens the gateway's affinity table expected the chosen pod to hold. */
+  expectedHit: number;
 }
 
 export interface BenchResults {

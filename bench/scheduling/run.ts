@@ -39,6 +39,12 @@ const MODEL = 'meta-llama/Llama-3.1-70B-Instruct';
 const CATALOGUE_MODEL = 'llama-3.1-70b-instruct';
 export const PROFILE = 'llama-3.1-70b-tp4-h100';
 export const PODS = 4;
+/**
+ * KV cache per pod, scaled down from the profile's 440k tokens: a production cache fills over minutes and
+ * then evicts; a 30-second run would never reach that steady state with the full size. At this size the
+ * cache is full and evicting within the warm-up, as it would be after hours of real traffic.
+ */
+export const KV_CAPACITY_TOKENS = Number(process.env.BENCH_KV_TOKENS ?? 256_000);
 const POLICIES = ['round-robin', 'least-load', 'prefix-load'] as const;
 type Policy = (typeof POLICIES)[number];
 const SCENARIOS = ['sweep', 'unique', 'tenants'] as const;
@@ -72,14 +78,15 @@ export const SHARED: WorkloadSpec = {
   outputTokens: [32, 96],
   activeConversations: 32,
 };
-/** Conversations in progress scale with the rate: each gets its next turn ~4 s after the last one. */
-const withRate = (spec: WorkloadSpec, rate: number): WorkloadSpec => ({ ...spec, activeConversations: Math.max(8, Math.round(rate * 4)) });
+/** Conversations in progress scale with the rate: each gets its next turn ~THINK_S s after the last one. */
+const withRate = (spec: WorkloadSpec, rate: number): WorkloadSpec => ({ ...spec, activeConversations: Math.max(8, Math.round(rate * THINK_S)) });
+const THINK_S = Number(process.env.BENCH_THINK_S ?? 4);
 /** The same sizes with nothing shared. */
 export const UNIQUE: WorkloadSpec = { ...SHARED, kind: 'unique', documentWords: [1000, 3000] };
 
 export const PARAMS = {
   rates: flags.rates ? flags.rates.split(',').map(Number) : [4, 8, 12, 16],
-  warmupS: quick ? 4 : 8,
+  warmupS: Number(process.env.BENCH_WARMUP_S ?? (quick ? 4 : 15)),
   measureS: quick ? 8 : 20,
   tenants: { rateB: 1.5, factorA: 10, warmupS: quick ? 4 : 8, measureS: quick ? 10 : 30 },
 };
@@ -168,7 +175,11 @@ async function prepareDatabase(databaseUrl: string, redisUrl: string): Promise<v
 }
 
 async function startPods(): Promise<SimPod[]> {
-  const pods = await Promise.all(Array.from({ length: PODS }, (_, i) => spawnSimPod({ model: MODEL, profile: PROFILE, args: ['--max-model-len', '32768', '--seed', String(i)] })));
+  const pods = await Promise.all(
+    Array.from({ length: PODS }, (_, i) =>
+      spawnSimPod({ model: MODEL, profile: PROFILE, args: ['--max-model-len', '32768', '--kv-capacity-tokens', String(KV_CAPACITY_TOKENS), '--seed', String(i)] }),
+    ),
+  );
   for (const pod of pods) children.push({ name: 'sim', pid: pod.pid, stop: () => pod.stop() });
   return pods;
 }
@@ -209,7 +220,7 @@ async function startGateway(pods: SimPod[], policy: Policy, env: Env, label: str
       SWITCHYARD_KEY_PEPPER: env.keyPepper,
       SWITCHYARD_PORT: String(port),
       SWITCHYARD_HOST: '127.0.0.1',
-      SWITCHYARD_LOG_LEVEL: 'warn',
+      SWITCHYARD_LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn',
       SWITCHYARD_DATABASE_URL: env.databaseUrl,
       SWITCHYARD_REDIS_URL: env.redisUrl,
       SWITCHYARD_SHUTDOWN_GRACE_MS: '1000',
@@ -290,6 +301,8 @@ interface PointRun {
   /** Busy share of all CPUs, and CPU-seconds per second of the gateway, the pods and this process. */
   cpu: number;
   cpuSplit: { gateway: number; pods: number; client: number };
+  /** Share of admitted prompt tokens the gateway expected in the chosen pod's cache (its affinity table). */
+  expectedHit: number;
 }
 
 async function runPoint(env: Env, policy: Policy, loads: Load[], timing: { warmupS: number; measureS: number }, label: string): Promise<PointRun> {
@@ -323,7 +336,10 @@ async function runPoint(env: Env, policy: Policy, loads: Load[], timing: { warmu
     };
     const after = await podCacheCounters(pods);
     const queries = after.queries - before.queries;
-    return { samples: results.flat(), cacheHitRate: queries ? (after.hits - before.hits) / queries : 0, preemptions: after.preemptions - before.preemptions, cpu, cpuSplit };
+    const gm = await (await fetch(`${gateway.url}/metrics`)).text();
+    const sample = (name: string, label: string) => Number(gm.split('\n').find((l) => l.startsWith(name) && l.includes(label))?.split(' ').at(-1) ?? 0);
+    const expectedHit = sample('switchyard_routing_prefix_tokens_total', 'kind="matched"') / Math.max(1, sample('switchyard_routing_prefix_tokens_total', 'kind="prompt"'));
+    return { samples: results.flat(), cacheHitRate: queries ? (after.hits - before.hits) / queries : 0, preemptions: after.preemptions - before.preemptions, cpu, cpuSplit, expectedHit };
   } finally {
     await gateway.stop();
     await Promise.all(pods.map((p) => p.stop()));
@@ -337,14 +353,14 @@ async function runPoint(env: Env, policy: Policy, loads: Load[], timing: { warmu
 function point(scenario: string, policy: Policy, rate: number, run: PointRun, timing: { warmupS: number; measureS: number }, tenant?: string): PointResult {
   const samples = tenant ? run.samples.filter((s) => s.tenant === tenant) : run.samples;
   const summary = summarise(samples, timing.warmupS * 1000, (timing.warmupS + timing.measureS) * 1000, SLO);
-  return { scenario, policy, rate, tenant, summary, cacheHitRate: run.cacheHitRate, preemptions: run.preemptions, cpu: run.cpu, cpuSplit: run.cpuSplit };
+  return { scenario, policy, rate, tenant, summary, cacheHitRate: run.cacheHitRate, preemptions: run.preemptions, cpu: run.cpu, cpuSplit: run.cpuSplit, expectedHit: run.expectedHit };
 }
 
 function log(p: PointResult): void {
   const s = p.summary;
   progress(
     `${p.scenario}${p.tenant ? `/${p.tenant}` : ''} ${p.policy} @ ${p.rate} req/s: ttft p50 ${s.ttftP50.toFixed(0)} p99 ${s.ttftP99.toFixed(0)} ms, itl p50 ${s.itlP50.toFixed(1)} p99 ${s.itlP99.toFixed(1)} ms, ` +
-      `${s.throughput.toFixed(0)} tok/s, goodput ${s.goodput.toFixed(2)} req/s (${(s.sloAttainment * 100).toFixed(0)} %), hit ${(p.cacheHitRate * 100).toFixed(0)} %, ` +
+      `${s.throughput.toFixed(0)} tok/s, goodput ${s.goodput.toFixed(2)} req/s (${(s.sloAttainment * 100).toFixed(0)} %), hit ${(p.cacheHitRate * 100).toFixed(0)} % (client ${(s.clientCacheHitRate * 100).toFixed(0)} %, expected ${(p.expectedHit * 100).toFixed(0)} %), prompt ${s.meanPromptTokens.toFixed(0)}, preempt ${p.preemptions}, ` +
       `errors ${JSON.stringify(s.errors)}, cpu ${(p.cpu * 100).toFixed(0)} % (gateway ${p.cpuSplit.gateway.toFixed(2)}, pods ${p.cpuSplit.pods.toFixed(2)}, client ${p.cpuSplit.client.toFixed(2)} cores)`,
   );
 }

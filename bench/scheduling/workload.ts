@@ -28,7 +28,7 @@ export interface WorkloadSpec {
   followUpWords: [number, number];
   /** Output tokens per answer (max_tokens with ignore_eos: exact). */
   outputTokens: [number, number];
-  /** Conversations in progress at once (the generator opens new ones as others end). */
+  /** Conversations in progress to aim for (the generator opens new ones as others end). */
   activeConversations: number;
 }
 
@@ -102,6 +102,14 @@ export class Conversation {
     return { model, messages: this.messages.slice(), max_tokens: maxTokens, ignore_eos: true, stream: true, stream_options: { include_usage: true } };
   }
 
+  /** A request on the same history with a different last question (not continued). */
+  branch(model: string): Record<string, unknown> {
+    const body = this.body(model);
+    const messages = body.messages as ChatMessage[];
+    messages[messages.length - 1] = { role: 'user', content: `${text(this.rng, this.rng.int(this.spec.followUpWords[0], this.spec.followUpWords[1]))}?` };
+    return body;
+  }
+
   /** Appends the assistant's answer and the next question. */
   answered(answer: string): void {
     this.turn++;
@@ -111,6 +119,7 @@ export class Conversation {
 }
 
 export interface NextRequest {
+  /** The conversation to report the answer to (absent for unique prompts and branches). */
   conversation?: Conversation;
   body: Record<string, unknown>;
 }
@@ -119,8 +128,10 @@ export class WorkloadGenerator {
   private readonly rng: Rng;
   private readonly systems: string[];
   private readonly active: Conversation[] = [];
+  /** Conversations waiting for their next turn, longest idle first. */
+  private readonly idle: Conversation[] = [];
   private nextId = 0;
-  private cursor = 0;
+  private branchCursor = 0;
 
   constructor(
     readonly spec: WorkloadSpec,
@@ -148,24 +159,26 @@ export class WorkloadGenerator {
         },
       };
     }
-    while (this.active.length < this.spec.activeConversations) this.active.push(this.open());
-    // Round-robin over the active conversations, skipping those waiting for their answer; if all are
-    // busy, open one more (the load stays open-loop: arrivals never wait for answers).
-    let conversation: Conversation | undefined;
-    for (let i = 0; i < this.active.length; i++) {
-      const c = this.active[(this.cursor + i) % this.active.length];
-      if (!c.inFlight) {
-        conversation = c;
-        this.cursor = (this.cursor + i + 1) % this.active.length;
-        break;
-      }
-    }
-    if (!conversation) {
-      conversation = this.open();
+    // A stationary mix whatever the load: a request opens a new conversation with probability 1/turns
+    // (steered towards `activeConversations` in progress), else continues the conversation idle the
+    // longest. When every conversation is waiting for an answer (high load), it branches the one
+    // waiting longest: same history, a different last question (a user who did not wait). Opening a
+    // new conversation then instead would turn an overload into a flood of first turns.
+    const meanTurns = (this.spec.turns[0] + this.spec.turns[1]) / 2;
+    const pOpen = (1 / meanTurns) * Math.min(2, Math.max(0.5, this.spec.activeConversations / Math.max(1, this.active.length)));
+    if (this.active.length === 0 || this.rng.next() < pOpen) {
+      const conversation = this.open();
       this.active.push(conversation);
+      conversation.inFlight = true;
+      return { conversation, body: conversation.body(this.model) };
     }
-    conversation.inFlight = true;
-    return { conversation, body: conversation.body(this.model) };
+    const idle = this.idle.shift();
+    if (idle) {
+      idle.inFlight = true;
+      return { conversation: idle, body: idle.body(this.model) };
+    }
+    const busy = this.active[this.branchCursor++ % this.active.length];
+    return { body: busy.branch(this.model) };
   }
 
   /** Reports the answer (or undefined on failure: the conversation ends). */
@@ -177,6 +190,8 @@ export class WorkloadGenerator {
     if (conversation.done) {
       const at = this.active.indexOf(conversation);
       if (at !== -1) this.active.splice(at, 1);
+    } else {
+      this.idle.push(conversation);
     }
   }
 

@@ -27,6 +27,12 @@ const DECODE_TOKENS = 32;
 const WAITING_TOKENS = 512;
 const KV_SOFT = 0.8;
 const KV_PENALTY_TOKENS = 40_000; // at 100 % usage: +8k tokens
+/**
+ * Prompt tokens a pod would have to compute count this many times more than tokens already queued
+ * there: recomputing a prefix another pod holds delays this request about as much as waiting would,
+ * but also spends GPU time every later request waits for.
+ */
+const PREFILL_WEIGHT = 3;
 
 export interface Candidate {
   pod: Pod;
@@ -130,7 +136,7 @@ class PrefixLoad implements RoutingPolicy {
       const under = candidates.filter((c) => c.inFlight < cap);
       if (under.length > 0) eligible = under;
     }
-    return lowest(eligible, pool, this.cursor, (c) => c.load + c.uncachedTokens);
+    return lowest(eligible, pool, this.cursor, (c) => c.load + PREFILL_WEIGHT * c.uncachedTokens);
   }
 }
 

@@ -390,6 +390,15 @@ export class PoolScheduler {
       candidates.push({ pod, index: i, matchedTokens, uncachedTokens, load: loadScore(pod, now, this.settings.staleAfterMs), inFlight });
     }
     const chosen = this.policy.choose(candidates, { podCount, totalInFlight });
+    if (process.env.SCHED_DEBUG) {
+      const reasons = pods.map((p) => {
+        let blocks = 0;
+        for (const m of matches) if (m.pod === p) blocks = m.blocks;
+        const mt = blocksToTokens(ticket.prefix, blocks, ticket.promptTokens);
+        return `${p.id.slice(-1)}:${refusal(p, Math.max(1, ticket.promptTokens - mt), this.settings, now) ?? 'ok'}/m${mt}/if${p.inFlight}/pf${p.prefillTokens}`;
+      });
+      process.stderr.write(`SCHED ${ticket.id} p=${ticket.promptTokens} chosen=${chosen?.pod.id.slice(-1) ?? '-'} ${reasons.join(' ')}\n`);
+    }
     if (!chosen) return undefined;
 
     const { pod } = chosen;

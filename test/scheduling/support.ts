@@ -23,8 +23,16 @@ export const FAST = 'llama-3.2-1b-h100';
 export const SLOW = 'llama-3.1-70b-tp4-h100';
 export const SERVED = 'meta-llama/Llama-3.2-1B-Instruct';
 
+/** Pods this test process started: killed when it exits, whatever happened to its `after` hooks. */
+const started = new Set<SimPod>();
+process.once('exit', () => {
+  for (const pod of started) if (pod.child.exitCode === null && pod.child.signalCode === null) pod.child.kill('SIGKILL');
+});
+
 export async function startPods(n: number, profile = FAST, served = SERVED, args: string[] = []): Promise<SimPod[]> {
-  return Promise.all(Array.from({ length: n }, () => spawnSimPod({ model: served, profile, args: ['--max-model-len', '8192', ...args] })));
+  const pods = await Promise.all(Array.from({ length: n }, () => spawnSimPod({ model: served, profile, args: ['--max-model-len', '8192', ...args] })));
+  for (const pod of pods) started.add(pod);
+  return pods;
 }
 
 export async function deadPort(): Promise<number> {
