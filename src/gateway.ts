@@ -19,6 +19,8 @@ import { FleetMonitor } from './fleet/fleet-monitor.service.js';
 import { DeferredWorkService } from './scheduler/deferred-work.service.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { PromptService } from './prompt/prompt.service.js';
+import { InferencePipeline } from './inference/inference.pipeline.js';
+import { registerInferenceRoutes } from './inference/inference.routes.js';
 import { NestPinoLogger, createLogger } from './observability/logger.js';
 import { RedisService } from './redis/redis.service.js';
 
@@ -61,9 +63,11 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
       done(err as Error, undefined);
     }
   });
-  fastify.addHook('onRequest', async (req, reply) => {
+  fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
+  registerInferenceRoutes(fastify, app.get(InferencePipeline));
 
   await app.get(PrismaService).ping().catch((err) => {
     throw new Error(`PostgreSQL is not reachable at SWITCHYARD_DATABASE_URL: ${err.message}`);
@@ -73,7 +77,8 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
   });
   const catalog = app.get(CatalogService);
   await catalog.init(config.catalogue);
-  await Promise.all([app.get(PromptService).warm(catalog.listModels()), app.get(FleetService).start(catalog.listPools())]);
+  app.get(PromptService).warm(catalog.listModels());
+  await app.get(FleetService).start(catalog.listPools());
   // Fleet control loop: runtime metrics and active health every second (stopped at shutdown); then the
   // BullMQ workers that feed deferred work into the scheduler (closed first at shutdown).
   app.get(FleetMonitor).start();

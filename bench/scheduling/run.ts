@@ -88,7 +88,7 @@ export const PARAMS = {
   rates: flags.rates ? flags.rates.split(',').map(Number) : [4, 8, 12, 16],
   warmupS: Number(process.env.BENCH_WARMUP_S ?? (quick ? 4 : 15)),
   measureS: quick ? 8 : 20,
-  tenants: { rateB: 1.5, factorA: 10, warmupS: quick ? 4 : 8, measureS: quick ? 10 : 30 },
+  tenants: { rateB: Number(process.env.BENCH_RATE_B ?? 2), factorA: 10, warmupS: quick ? 4 : 12, measureS: quick ? 10 : 30 },
 };
 /** Interactive-chat SLO for goodput: first token within 2 s, and a mean token gap within 60 ms (~3 decode steps). */
 export const SLO: Slo = { ttftMs: 2_000, itlMs: 60 };

@@ -1,12 +1,12 @@
-/** OpenAI-compatible routes. Each hands the raw request to the pipeline; nothing hides in decorators. */
-import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+/** OpenAI-compatible model listing. The inference POSTs are plain Fastify routes (inference.routes.ts). */
+import { Controller, Get, HttpCode, Param, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { AuthService } from '../auth/auth.service.js';
 import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
 import { canUseModel } from '../auth/principal.js';
 import { CatalogService } from '../catalog/catalog.service.js';
+import { IpThrottleService } from '../edge/ip-throttle.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
-import { InferencePipeline } from './inference.pipeline.js';
 
 interface OpenAiModel {
   id: string;
@@ -23,40 +23,27 @@ function toOpenAiModels(model: CatalogModel): OpenAiModel[] {
 @Controller('v1')
 export class InferenceController {
   constructor(
-    private readonly pipeline: InferencePipeline,
     private readonly auth: AuthService,
     private readonly catalog: CatalogService,
+    private readonly ipThrottle: IpThrottleService,
   ) {}
 
-  @Post('chat/completions')
-  @HttpCode(200)
-  chatCompletions(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.pipeline.handle('chat.completions', req, reply);
-  }
-
-  @Post('completions')
-  @HttpCode(200)
-  completions(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.pipeline.handle('completions', req, reply);
-  }
-
-  @Post('embeddings')
-  @HttpCode(200)
-  embeddings(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.pipeline.handle('embeddings', req, reply);
+  /** Unknown keys pass the per-IP throttle before they may reach the database (as on the POST routes). */
+  private principal(req: FastifyRequest) {
+    return this.auth.authenticate(req.headers.authorization, INFERENCE, () => this.ipThrottle.check('v1', req.ip));
   }
 
   /** Lists only the models this key may use: others are not revealed. */
   @Get('models')
   @HttpCode(200)
   async listModels(@Req() req: FastifyRequest): Promise<{ object: 'list'; data: OpenAiModel[] }> {
-    const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE);
+    const principal = await this.principal(req);
     return { object: 'list', data: this.catalog.listModels().filter((m) => canUseModel(principal, m.name)).flatMap(toOpenAiModels) };
   }
 
   @Get('models/:id')
   async getModel(@Req() req: FastifyRequest, @Param('id') id: string): Promise<OpenAiModel> {
-    const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE);
+    const principal = await this.principal(req);
     const model = this.catalog.resolve(id);
     assertModelAllowed(principal, model, id);
     return toOpenAiModels(model).find((m) => m.id === id)!;

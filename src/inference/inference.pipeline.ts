@@ -85,12 +85,12 @@ export class InferencePipeline {
     let release: (() => void) | undefined;
     this.lifecycle.begin();
     try {
-      // 0. edge: draining replicas take no new work; per-IP throttle before any key lookup
+      // 0. edge: draining replicas take no new work
       if (this.lifecycle.draining) throw new ApiError(ErrorCode.ShuttingDown, 'This server is shutting down; retry on another replica.', null, { 'retry-after': '1' });
-      await this.ipThrottle.check('v1', req.ip);
 
-      // 1. auth: Bearer key → principal (in-process cache, no query on a hit); needs the inference scope
-      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE);
+      // 1. auth: Bearer key → principal (in-process cache, no query on a hit); needs the inference scope.
+      //    A key not in the cache passes the per-IP throttle (Redis) before it may reach the database.
+      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, () => this.ipThrottle.check('v1', req.ip));
       record.principal = principal;
 
       // 2. validate: parse JSON and check it against the OpenAI request schema
@@ -185,6 +185,7 @@ export class InferencePipeline {
       const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
       const outcome = await relaySse(reply.raw, result.first, result.rest, {
         clientModel: route.responseModel,
+        upstreamModel: route.model.servedModel,
         includeUsage: streamOptions?.include_usage === true,
         adapter: result.adapter,
         signal: abort.signal,

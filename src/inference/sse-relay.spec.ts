@@ -27,6 +27,7 @@ function run(parts: string[], includeUsage: boolean, failAtEnd?: Error) {
     assert.equal(Buffer.from(first.value as Buffer).toString(), firstPart);
     const outcome = await relaySse(res as unknown as ServerResponse, first.value as Buffer, it, {
       clientModel: 'alias',
+      upstreamModel: 'upstream',
       includeUsage,
       adapter: new VllmAdapter(),
       signal: new AbortController().signal,

@@ -14,6 +14,8 @@ import type { Usage } from './usage.js';
 
 export interface RelayOptions {
   clientModel: string;
+  /** The model name the runtime puts in its chunks (rewritten to `clientModel` when they differ). */
+  upstreamModel: string;
   includeUsage: boolean;
   adapter: RuntimeAdapter;
   signal: AbortSignal;
@@ -60,6 +62,18 @@ export async function relaySse(res: ServerResponse, first: Buffer, rest: AsyncIt
     await write(`data: ${JSON.stringify(error.toBody())}\n\n`);
   };
 
+  // Hot path: most chunks are plain deltas. They are relayed as text (the model name spliced in when
+  // it differs) without JSON.parse/stringify; only the usage chunk and error events are parsed.
+  const upstreamField = `"model":${JSON.stringify(opts.upstreamModel)}`;
+  const clientField = `"model":${JSON.stringify(opts.clientModel)}`;
+  const rename = upstreamField !== clientField;
+  const fastPath = (data: string): string | undefined => {
+    if (data.startsWith('{"error"') || data.includes('"object":"error"') || data.includes('"usage":{')) return undefined;
+    if (!rename) return data;
+    const at = data.indexOf(upstreamField);
+    return at === -1 ? undefined : data.slice(0, at) + clientField + data.slice(at + upstreamField.length);
+  };
+
   /** Handles one SSE event; returns false when the stream is over. */
   const handleEvent = async (event: string): Promise<boolean> => {
     let data = '';
@@ -71,6 +85,12 @@ export async function relaySse(res: ServerResponse, first: Buffer, rest: AsyncIt
       outcome.completed = true;
       await write('data: [DONE]\n\n');
       return false;
+    }
+    const relayed = fastPath(data);
+    if (relayed !== undefined) {
+      outcome.outputChunks++;
+      await write(`data: ${relayed}\n\n`);
+      return true;
     }
     let chunk: Record<string, unknown>;
     try {

@@ -37,22 +37,19 @@ export class PromptService implements OnApplicationShutdown {
   private readonly pool: Piscina;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    // Threads start on the first large prompt (each loads its own tokenizers, ~175 MiB apiece), so a
+    // gateway that never sees one does not pay for them.
     this.pool = new Piscina({
       filename: new URL('./prompt.worker.js', import.meta.url).href,
-      minThreads: config.prompt.workers,
+      minThreads: 0,
       maxThreads: config.prompt.workers,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
+      idleTimeout: 10 * 60_000,
     });
   }
 
-  /** Loads every catalogue tokenizer once, here and in the workers, so no request pays for it. */
-  async warm(models: readonly CatalogModel[]): Promise<void> {
-    const ids = [...new Set(models.map((m) => m.tokenizer as TokenizerId))];
-    for (const id of ids) loadTokenizer(id);
-    const warmBody = { model: '', input: 'warm' } as RequestBody;
-    await Promise.all(
-      Array.from({ length: this.config.prompt.workers }, () => Promise.all(ids.map((tokenizer) => this.pool.run({ tokenizer, endpoint: 'embeddings', body: warmBody } satisfies CountTask)))),
-    );
+  /** Loads every catalogue tokenizer once on the main thread, so no request pays for it. */
+  warm(models: readonly CatalogModel[]): void {
+    for (const id of new Set(models.map((m) => m.tokenizer as TokenizerId))) loadTokenizer(id);
   }
 
   async plan(endpoint: InferenceEndpoint, body: RequestBody, model: CatalogModel, bodyBytes: number): Promise<PromptPlan> {

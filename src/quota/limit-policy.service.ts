@@ -69,6 +69,8 @@ export class LimitPolicyService implements OnApplicationBootstrap {
       override,
       auditEntry(actor, Object.keys(override).length ? 'limits.set' : 'limits.clear', { orgId: target.orgId, type: 'limit_policy', id: key }, { ...override }),
     );
+    // This replica serves the new limits from the next request; the others reload on the broadcast.
+    this.put(key, record?.override);
     await this.bus.publish(LIMITS_CHANNEL, { scopeKey: key });
     return record;
   }

@@ -44,6 +44,7 @@ const n = (v: number | null) => (v === null ? -1 : v);
 @Injectable()
 export class QuotaStore {
   private readonly redis: Redis & QuotaCommands;
+  private pendingSettles: Array<{ args: Array<string | number>; resolve(totals: Array<[number, number]>): void; reject(err: Error): void }> = [];
 
   constructor(redis: RedisService) {
     const client = redis.client as Redis & QuotaCommands;
@@ -65,12 +66,33 @@ export class QuotaStore {
     return { admitted: false, scope: Number(reply[1]) - 1, kind: reply[2] as AdmitKind, limit: Number(reply[3]), resetMs: Math.max(0, Number(reply[4])) };
   }
 
-  /** Returns each scope's spend totals [day, month] after reconciliation. */
-  async settle(id: string, reservedTokens: number, actualTokens: number, costDeltaMicros: number, day: string, month: string, prefixes: string[]): Promise<Array<[number, number]>> {
-    const reply = await this.redis.quotaSettle(id, reservedTokens, actualTokens, costDeltaMicros, day, month, ...prefixes);
-    const out: Array<[number, number]> = [];
-    for (let i = 0; i < reply.length; i += 2) out.push([Number(reply[i]), Number(reply[i + 1])]);
-    return out;
+  /**
+   * Returns each scope's spend totals [day, month] after reconciliation. Settles are off the request
+   * path, so those issued in the same event-loop turn go out as one pipeline (one write, one read).
+   */
+  settle(id: string, reservedTokens: number, actualTokens: number, costDeltaMicros: number, day: string, month: string, prefixes: string[]): Promise<Array<[number, number]>> {
+    return new Promise((resolve, reject) => {
+      this.pendingSettles.push({ args: [id, reservedTokens, actualTokens, costDeltaMicros, day, month, ...prefixes], resolve, reject });
+      if (this.pendingSettles.length === 1) setImmediate(() => this.flushSettles());
+    });
+  }
+
+  private flushSettles(): void {
+    const batch = this.pendingSettles.splice(0);
+    const pipeline = this.redis.pipeline() as unknown as { quotaSettle(...args: Array<string | number>): void; exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const item of batch) pipeline.quotaSettle(...item.args);
+    pipeline.exec().then(
+      (results) =>
+        batch.forEach((item, i) => {
+          const [err, reply] = results?.[i] ?? [new Error('no reply'), null];
+          if (err) return item.reject(err);
+          const values = reply as number[];
+          const out: Array<[number, number]> = [];
+          for (let k = 0; k < values.length; k += 2) out.push([Number(values[k]), Number(values[k + 1])]);
+          item.resolve(out);
+        }),
+      (err: Error) => batch.forEach((item) => item.reject(err)),
+    );
   }
 
   async renew(id: string, leaseExpiry: number, prefixes: string[]): Promise<void> {
