@@ -27,6 +27,7 @@ import { FleetMetrics } from './fleet/fleet.metrics.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { InferenceController } from './inference/inference.controller.js';
 import { InferencePipeline } from './inference/inference.pipeline.js';
+import { RequestFinalizer } from './inference/request-finalizer.js';
 import { HealthController } from './observability/health.controller.js';
 import { LOGGER } from './observability/logger.js';
 import { MetricsService } from './observability/metrics.service.js';
@@ -101,6 +102,7 @@ export class AppModule {
         LifecycleService,
         RedisThrottlerStorage,
         IpThrottleService,
+        RequestFinalizer,
         InferencePipeline,
       ],
     };
