@@ -38,6 +38,9 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.edge.trustProxy,
+    // While draining, requests on open keep-alive connections reach the pipeline, which answers 503
+    // shutting_down in OpenAI's error shape (Fastify's own 503 is not).
+    return503OnClosing: false,
     // Keep the client's request id when it is sane, otherwise mint one.
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];

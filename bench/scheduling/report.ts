@@ -28,7 +28,7 @@ export interface BenchResults {
   machine: string;
   profile: string;
   pods: number;
-  params: { rates: number[]; warmupS: number; measureS: number; tenants: { rateB: number; factorA: number; warmupS: number; measureS: number } };
+  params: { rates: number[]; uniqueRate: number; warmupS: number; measureS: number; tenants: { rateB: number; factorA: number; warmupS: number; measureS: number } };
   slo: Slo;
   workloads: { shared: WorkloadSpec; unique: WorkloadSpec };
   durationS: number;
@@ -109,7 +109,7 @@ export function renderSection(results: BenchResults, plots: string[]): string {
   lines.push(HEAD);
   for (const p of results.points.filter((x) => x.scenario === 'sweep').sort((a, b) => a.rate - b.rate || a.policy.localeCompare(b.policy))) lines.push(row(p));
   lines.push('');
-  lines.push(`### No shared prefixes (${top} req/s)`);
+  lines.push(`### No shared prefixes (${results.params.uniqueRate} req/s, ~80 % of what the pods can prefill)`);
   lines.push('');
   lines.push(HEAD);
   for (const p of results.points.filter((x) => x.scenario === 'unique')) lines.push(row(p));

@@ -61,7 +61,13 @@ export class DispatcherService {
   /** Sends on `lease.pod`; owns the lease until it returns (then `release` on the result frees it). */
   async dispatch(req: DispatchRequest, lease: Lease): Promise<JsonResult | StreamResult> {
     const adapter = ADAPTERS[req.model.runtime];
-    const payload = JSON.stringify(adapter.upstreamBody(req.endpoint, req.body, req.model.servedModel));
+    let payload: string;
+    try {
+      payload = JSON.stringify(adapter.upstreamBody(req.endpoint, req.body, req.model.servedModel));
+    } catch (err) {
+      lease.release(); // the lease is ours until we return: never leave it held
+      throw err;
+    }
     const maxAttempts = this.config.scheduling.maxAttempts;
     for (;;) {
       const pod = lease.pod;
@@ -123,6 +129,7 @@ export class DispatcherService {
     if (!req.stream) {
       try {
         const json = (await res.body.json()) as Record<string, unknown>;
+        if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error('the response body is not a JSON object');
         return { kind: 'json', pod, adapter, release, json };
       } catch (err) {
         throw classifyUpstreamError(err, 'body');

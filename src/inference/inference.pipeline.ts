@@ -73,7 +73,7 @@ export class InferencePipeline {
       const body = this.validator.parse(endpoint, req.body as Buffer | undefined);
       record.stream = body.stream === true;
 
-      // 3. route: the model name or alias the client used → catalogue entry → pool. A model outside the
+      // 3. resolve: the model name or alias the client used → catalogue entry → pool. A model outside the
       //    key's allow-list does not exist for this key (same 404, checked before anything model-specific).
       const model = this.catalog.resolve(body.model);
       assertModelAllowed(principal, model, body.model);
@@ -89,12 +89,7 @@ export class InferencePipeline {
 
       // (safety checks go here)
 
-      // 5. quota: one atomic Redis call — RPM, TPM (prompt + max output reserved), concurrency lease,
-      //    spend budgets — for the org, the key and the org×model; settled in finalize on every path
-      record.quota = await this.quota.admit(principal, model, plan.promptTokens, plan.maxOutputTokens);
-      reply.headers(record.quota.headers);
-
-      // 6. route: the requested model, or the next model of its fallback chain when its pool is down or
+      // 5. route: the requested model, or the next model of its fallback chain when its pool is down or
       //    (for the tiers the policy names) saturated; a fallback is re-planned for its own template
       let route = await this.router.route({
         requested: model,
@@ -107,6 +102,11 @@ export class InferencePipeline {
         stream: record.stream,
         bodyBytes: (req.body as Buffer).length,
       });
+
+      // 6. quota: one atomic Redis call — RPM, TPM (prompt + max output reserved), concurrency lease,
+      //    spend budgets — for the org, the key and the org×model of the model that will serve;
+      //    settled in finalize on every path
+      record.quota = await this.quota.admit(principal, route.model, route.plan.promptTokens, route.plan.maxOutputTokens);
       let result: JsonResult | StreamResult;
       for (;;) {
         // 7. schedule: wait in the pool's queue (priority class, then fair share between organizations)
@@ -131,8 +131,12 @@ export class InferencePipeline {
           );
           break;
         } catch (err) {
+          if (abort.signal.aborted) throw err; // the client left: not the pool's failure
           const next = await this.router.next(route, err);
           if (!next) throw err;
+          // The fallback is admitted against its own limits and prices; nothing was generated yet.
+          await record.quota.settle({ promptTokens: 0, completionTokens: 0 });
+          record.quota = await this.quota.admit(principal, next.model, next.plan.promptTokens, next.plan.maxOutputTokens);
           route = next;
         }
       }
@@ -146,7 +150,7 @@ export class InferencePipeline {
       if (result.kind === 'json') {
         result.json.model = route.responseModel;
         record.usage = result.json.usage as Usage | undefined;
-        await reply.headers(route.headers).header('content-type', 'application/json').send(JSON.stringify(result.json));
+        await reply.headers({ ...record.quota.headers, ...route.headers }).header('content-type', 'application/json').send(JSON.stringify(result.json));
         return;
       }
       reply.hijack();
@@ -181,6 +185,9 @@ export class InferencePipeline {
         record.status = record.error.status;
       }
     } finally {
+      // Whatever ended the response (an error event, a malformed chunk), the upstream request ends
+      // with it so the pod stops generating; after a complete response this does nothing.
+      abort.abort();
       release?.();
       this.lifecycle.end();
       // 10. finalize: settle the quota with the real usage, metrics, access log

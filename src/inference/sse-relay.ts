@@ -95,6 +95,7 @@ export async function relaySse(res: ServerResponse, first: Buffer, rest: AsyncIt
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(data);
+      if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) throw new Error('not an object');
     } catch {
       await fail(new ApiError(ErrorCode.UpstreamError, 'The inference server sent a malformed stream chunk.'));
       return false;

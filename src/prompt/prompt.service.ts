@@ -66,7 +66,8 @@ export class PromptService implements OnApplicationShutdown {
     }
     const promptTokens = counts.reduce((a, b) => a + b, 0);
     const window = model.contextWindow;
-    const longest = Math.max(0, ...counts);
+    let longest = 0;
+    for (const c of counts) if (c > longest) longest = c;
 
     if (endpoint === 'embeddings') {
       if (longest > window) {

@@ -134,8 +134,15 @@ end
 return out
 `;
 
-/** RENEW. ARGV: request_id, lease_expiry, then prefixes. Extends a long request's concurrency lease. */
+/**
+ * RENEW. ARGV: request_id, lease_expiry, key_ttl_ms, then prefixes. Extends a long request's
+ * concurrency lease, and the lease set's own expiry with it (else a scope with no new admissions for a
+ * while would lose the leases of its running requests).
+ */
 export const RENEW_SCRIPT = `
-for i = 3, #ARGV do redis.call('ZADD', ARGV[i] .. ':cc', 'XX', ARGV[2], ARGV[1]) end
+for i = 4, #ARGV do
+  local key = ARGV[i] .. ':cc'
+  if redis.call('ZADD', key, 'XX', 'CH', ARGV[2], ARGV[1]) >= 0 then redis.call('PEXPIRE', key, ARGV[3]) end
+end
 return 1
 `;

@@ -124,7 +124,7 @@ export class QuotaService implements OnApplicationShutdown {
 
     const prefixes = scopes.map((s) => s.store.prefix);
     // Long streams keep their concurrency lease alive; a dead gateway's leases lapse after leaseMs.
-    const renewal = setInterval(() => void this.store.renew(id, Date.now() + this.leaseMs, prefixes).catch(() => undefined), Math.max(1000, this.leaseMs / 3));
+    const renewal = setInterval(() => void this.store.renew(id, Date.now() + this.leaseMs, this.leaseMs * 2, prefixes).catch(() => undefined), Math.max(1000, this.leaseMs / 3));
     renewal.unref();
     this.renewals.add(renewal);
     let settled = false;

@@ -95,7 +95,7 @@ export class QuotaStore {
     );
   }
 
-  async renew(id: string, leaseExpiry: number, prefixes: string[]): Promise<void> {
-    await this.redis.quotaRenew(id, leaseExpiry, ...prefixes);
+  async renew(id: string, leaseExpiry: number, keyTtlMs: number, prefixes: string[]): Promise<void> {
+    await this.redis.quotaRenew(id, leaseExpiry, keyTtlMs, ...prefixes);
   }
 }

@@ -3,7 +3,9 @@
  * containing that block (most recent first, at most PODS_PER_BLOCK). This is the gateway's own record
  * of what it routed, not the runtime's cache state: cheap to keep exact for what we sent, and right
  * as long as the pod has not evicted the blocks. The table is LRU-bounded per pool, which stands in
- * for the pods' own LRU eviction.
+ * for the pods' own LRU eviction: the scheduler sizes it to what the pods' KV caches can hold (their
+ * scraped capacity, in blocks of this table), so the gateway does not believe in prefixes the pods have
+ * long evicted.
  *
  * Cost per request: one Map lookup per prefix block while some pod still matches (match), and one
  * delete + set per block (record). Both bounded by the prefix settings' maxBlocks.
@@ -22,10 +24,20 @@ export class PrefixAffinity {
   /** Map order is recency order: touched entries are re-inserted at the end, the oldest evicted first. */
   private readonly table = new Map<number, Pod[]>();
 
-  constructor(private readonly maxEntries: number) {}
+  constructor(private maxEntries: number) {}
 
   get size(): number {
     return this.table.size;
+  }
+
+  get capacity(): number {
+    return this.maxEntries;
+  }
+
+  /** Changes the bound (the pods' KV capacity is learned from their metrics); shrinking evicts the oldest. */
+  resize(maxEntries: number): void {
+    this.maxEntries = Math.max(1, Math.floor(maxEntries));
+    this.evict();
   }
 
   /** Pods holding a non-empty leading run of `hashes`, with the run's length. */
@@ -75,12 +87,16 @@ export class PrefixAffinity {
         table.set(hash, [pod]);
       }
     }
-    if (table.size > this.maxEntries) {
-      let excess = table.size - this.maxEntries;
-      for (const key of table.keys()) {
-        table.delete(key);
-        if (--excess === 0) break;
-      }
+    this.evict();
+  }
+
+  private evict(): void {
+    const { table } = this;
+    if (table.size <= this.maxEntries) return;
+    let excess = table.size - this.maxEntries;
+    for (const key of table.keys()) {
+      table.delete(key);
+      if (--excess === 0) break;
     }
   }
 

@@ -17,6 +17,7 @@ const SETTINGS: PoolSchedulerSettings = {
   maxQueuedPerOrg: 50,
   queueTimeoutMs: { interactive: 5_000, flex: 5_000, batch: 0 },
   affinityEntries: 10_000,
+  prefixBlockChars: 64,
 };
 
 function makePods(n: number): Pod[] {

@@ -52,7 +52,9 @@ export interface PoolSchedulerSettings extends AdmissionLimits {
   maxQueuedPerPool: number;
   maxQueuedPerOrg: number;
   queueTimeoutMs: Record<PriorityClass, number>;
+  /** Upper bound of the affinity table (it is sized down to the pods' KV capacity). */
   affinityEntries: number;
+  prefixBlockChars: number;
 }
 
 export type ShedReason = 'no_pod' | 'queue_full' | 'org_queue_full' | 'deadline';
@@ -165,6 +167,8 @@ export class PoolScheduler {
   private admitRate = 0;
   private lastAdmitAt = performance.now();
   private msPerToken = 0.05;
+  /** EWMA of prompt characters per token (to turn prefix blocks into tokens of KV cache). */
+  private charsPerToken = 4;
 
   constructor(
     readonly name: string,
@@ -236,6 +240,20 @@ export class PoolScheduler {
       if (lease) return Promise.resolve(lease);
     }
     return this.enqueue(ticket, exclude, attempt, signal, true);
+  }
+
+  /**
+   * Sizes the affinity table to the pool's KV caches: twice the pods' scraped capacity, in prefix blocks
+   * of the observed characters per token, at most the configured bound. Twice, because forgetting a
+   * prefix a pod still holds costs a recomputation (and the capacity it uses), while remembering one it
+   * evicted only costs an optimistic estimate. Called on every fleet tick.
+   */
+  refresh(): void {
+    let capacityTokens = 0;
+    for (const pod of this.pods()) capacityTokens += pod.runtime?.kvCapacityTokens ?? 0;
+    if (capacityTokens === 0) return;
+    const tokensPerBlock = Math.max(1, this.settings.prefixBlockChars / this.charsPerToken);
+    this.affinity.resize(Math.min(this.settings.affinityEntries, Math.max(1_000, (2 * capacityTokens) / tokensPerBlock)));
   }
 
   /** Starts waiting requests, head first, while pods accept them. */
@@ -390,18 +408,10 @@ export class PoolScheduler {
       candidates.push({ pod, index: i, matchedTokens, uncachedTokens, load: loadScore(pod, now, this.settings.staleAfterMs), inFlight });
     }
     const chosen = this.policy.choose(candidates, { podCount, totalInFlight });
-    if (process.env.SCHED_DEBUG) {
-      const reasons = pods.map((p) => {
-        let blocks = 0;
-        for (const m of matches) if (m.pod === p) blocks = m.blocks;
-        const mt = blocksToTokens(ticket.prefix, blocks, ticket.promptTokens);
-        return `${p.id.slice(-1)}:${refusal(p, Math.max(1, ticket.promptTokens - mt), this.settings, now) ?? 'ok'}/m${mt}/if${p.inFlight}/pf${p.prefillTokens}`;
-      });
-      process.stderr.write(`SCHED ${ticket.id} p=${ticket.promptTokens} chosen=${chosen?.pod.id.slice(-1) ?? '-'} ${reasons.join(' ')}\n`);
-    }
     if (!chosen) return undefined;
 
     const { pod } = chosen;
+    if (ticket.prefix.totalChars > 0 && ticket.promptTokens > 0) this.charsPerToken += 0.01 * (ticket.prefix.totalChars / ticket.promptTokens - this.charsPerToken);
     pod.inFlight++;
     pod.prefilling++;
     pod.prefillTokens += chosen.uncachedTokens;

@@ -45,6 +45,7 @@ export class SchedulerService implements OnApplicationShutdown {
           maxQueuedPerOrg: s.maxQueuedPerOrg,
           queueTimeoutMs: s.queueTimeoutMs,
           affinityEntries: s.prefix.affinityEntriesPerPool,
+          prefixBlockChars: s.prefix.blockChars,
         },
         this.metrics,
       );
@@ -66,7 +67,9 @@ export class SchedulerService implements OnApplicationShutdown {
     return this.pool(pool).isSaturated();
   }
 
+  /** Fleet tick: budgets may have changed (new scrape, breaker half-open), affinity sized to the caches. */
   pumpAll(): void {
+    for (const pool of this.pools.values()) pool.refresh();
     for (const pool of this.pools.values()) pool.pump();
   }
 

@@ -158,6 +158,11 @@ describe('request validation from the OpenAI spec', () => {
 
   it('enforces limits against abuse', () => {
     const chat = BASE['chat.completions'];
+    // Deep nesting anywhere (here in a vLLM extension no schema covers) is refused before it can
+    // exhaust the stack downstream.
+    rejects('chat.completions', `{"model":"m","messages":[{"role":"user","content":"x"}],"top_k":${'['.repeat(5000)}${']'.repeat(5000)}}`, 'invalid_value', null);
+    rejects('completions', { model: 'm', prompt: Array.from({ length: 2049 }, () => 'x') }, 'invalid_value', 'prompt');
+    validator.parse('completions', JSON.stringify({ model: 'm', prompt: Array.from({ length: 5000 }, (_, i) => i) }));
     const tool = (name: string) => ({ type: 'function', function: { name } });
     rejects('chat.completions', { ...chat, messages: Array.from({ length: 9 }, () => ({ role: 'user', content: 'x' })) }, 'invalid_value', 'messages');
     rejects('chat.completions', { ...chat, messages: [{ role: 'user', content: 'x'.repeat(1001) }] }, 'invalid_value', 'messages[0].content');

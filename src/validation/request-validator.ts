@@ -76,11 +76,21 @@ function describe(error: ErrorObject): ApiError {
   }
 }
 
-function depthOf(value: unknown): number {
-  if (!value || typeof value !== 'object') return 0;
-  let max = 0;
-  for (const child of Object.values(value)) max = Math.max(max, depthOf(child));
-  return max + 1;
+/** Body-wide nesting limit: deeper JSON than any real request would exhaust the stack downstream. */
+const MAX_BODY_DEPTH = 64;
+/** Prompts in one completions request (the same bound OpenAI puts on embedding inputs). */
+const MAX_PROMPTS = 2048;
+
+/** True when `value` nests deeper than `limit` levels; iterative, stops at the first level too deep. */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (!node || typeof node !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 @Injectable()
@@ -120,6 +130,9 @@ export class RequestValidator {
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new ApiError(ErrorCode.InvalidRequest, 'The request body must be a JSON object.');
     }
+    if (deeperThan(body, MAX_BODY_DEPTH)) {
+      throw new ApiError(ErrorCode.InvalidValue, `The request body nests deeper than ${MAX_BODY_DEPTH} levels.`);
+    }
     for (const key of Object.keys(body)) {
       if (!this.known[endpoint].has(key)) throw new ApiError(ErrorCode.UnknownParameter, `Unrecognized request argument supplied: ${key}`, key);
     }
@@ -127,6 +140,10 @@ export class RequestValidator {
     if (!validate(body)) throw describe(pickError(validate.errors!));
     const request = body as RequestBody;
     if (endpoint === 'chat.completions') this.checkChat(request);
+    // A list of prompts (strings or token-id arrays); a flat number[] is one prompt of token ids.
+    if (endpoint === 'completions' && Array.isArray(request.prompt) && typeof request.prompt[0] !== 'number' && request.prompt.length > MAX_PROMPTS) {
+      throw new ApiError(ErrorCode.InvalidValue, `Too many prompts: ${request.prompt.length}; at most ${MAX_PROMPTS} per request.`, 'prompt');
+    }
     if (request.stream_options != null && request.stream !== true) {
       throw new ApiError(ErrorCode.InvalidValue, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
     }
@@ -174,7 +191,7 @@ export class RequestValidator {
   }
 
   private checkSchema(schema: unknown, param: string): void {
-    if (depthOf(schema) > this.limits.maxSchemaDepth * 2 + 1) {
+    if (deeperThan(schema, this.limits.maxSchemaDepth * 2 + 1)) {
       throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': nested deeper than ${this.limits.maxSchemaDepth} levels.`, param);
     }
     // Checked against the JSON Schema meta-schema (tens of µs), not compiled (hundreds of µs).

@@ -133,12 +133,13 @@ describe('quota limits on real Redis', () => {
     await ticket.settle({ promptTokens: 1, completionTokens: 1 });
   });
 
-  it('renews the lease of a long request so it is not lost while it runs', async () => {
+  it('renews the lease of a long request (and its scope’s lease set) so it is not lost while it runs', async () => {
     const config = quotaConfig({ concurrency: 1 }, { leaseMs: 1_000 });
     const { quota } = await replica(config);
     const who = principal();
     const long = await quota.admit(who, model(), 1, 1);
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Longer than the lease and than the lease set's own expiry (2 × lease) with no new admission.
+    await new Promise((r) => setTimeout(r, 2_600));
     await refused(quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
     await long.settle({ promptTokens: 1, completionTokens: 1 });
   });
