@@ -16,13 +16,13 @@ import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
 import { LifecycleService } from './edge/lifecycle.service.js';
 import { FleetMonitor } from './fleet/fleet-monitor.service.js';
-import { DeferredWorkService } from './scheduler/deferred-work.service.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { PromptService } from './prompt/prompt.service.js';
 import { InferencePipeline } from './inference/inference.pipeline.js';
 import { registerInferenceRoutes } from './inference/inference.routes.js';
 import { NestPinoLogger, createLogger } from './observability/logger.js';
 import { RedisService } from './redis/redis.service.js';
+import { DeferredWorkService } from './scheduler/deferred-work.service.js';
 
 export interface Gateway {
   app: NestFastifyApplication;

@@ -13,9 +13,11 @@
  *   tenants   prefix-load: tenant B alone, then B with tenant A sending 10× more (same tier)
  *
  * Output: the `scheduling` section of bench/RESULTS.md, SVG plots in bench/scheduling/, raw numbers in
- * bench/out/scheduling.json. Flags (a run with any of them writes bench/out/scheduling-partial.json and
- * leaves RESULTS.md alone): --quick (short phases), --only sweep,unique,tenants, --rates 4,8,12,
- * --policies round-robin,prefix-load.
+ * bench/out/scheduling.json. Flags (a run with any of them, or any BENCH_* variable below, writes
+ * bench/out/scheduling-partial.json and leaves RESULTS.md alone): --quick (short phases),
+ * --only sweep,unique,tenants, --rates 12,22,32, --policies round-robin,prefix-load. For investigation:
+ * BENCH_KV_TOKENS, BENCH_THINK_S, BENCH_UNIQUE_RATE, BENCH_WARMUP_S, BENCH_RATE_B; BENCH_GATEWAY_LOG_LEVEL=info
+ * keeps the gateway's access log (bench/out/scheduling-gateway-<point>.log).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { spawnSimPod, type SimPod } from '../../runtimes/sim/spawn.js';
 import { writeSection } from '../results.js';
 import { closeAgent, openLoop, type Sample } from './load.js';
+import { measurePrefixCost } from './prefix-hash-cost.js';
 import { renderSection, writePlots, type BenchResults, type PointResult } from './report.js';
 import { machineBusyMs, processCpuMs, summarise, type Slo } from './stats.js';
 import { WorkloadGenerator, type WorkloadSpec } from './workload.js';
@@ -64,7 +67,8 @@ const scenarios = (flags.only ? flags.only.split(',') : [...SCENARIOS]) as Scena
 const policies = (flags.policies ? flags.policies.split(',') : [...POLICIES]) as Policy[];
 for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario "${s}"`);
 for (const p of policies) if (!POLICIES.includes(p)) throw new Error(`--policies: unknown policy "${p}"`);
-const partial = quick || flags.only !== undefined || flags.rates !== undefined || flags.policies !== undefined;
+const knobs = ['BENCH_KV_TOKENS', 'BENCH_THINK_S', 'BENCH_UNIQUE_RATE', 'BENCH_WARMUP_S', 'BENCH_RATE_B'].filter((k) => process.env[k] !== undefined);
+const partial = quick || flags.only !== undefined || flags.rates !== undefined || flags.policies !== undefined || knobs.length > 0;
 
 /** Multi-turn chat: ~1k-token system prompts of 6 applications, ~1.5k-token documents, 3–8 turns. */
 export const SHARED: WorkloadSpec = {
@@ -78,19 +82,21 @@ export const SHARED: WorkloadSpec = {
   outputTokens: [32, 96],
   activeConversations: 32,
 };
-/** Conversations in progress scale with the rate: each gets its next turn ~THINK_S s after the last one. */
-const withRate = (spec: WorkloadSpec, rate: number): WorkloadSpec => ({ ...spec, activeConversations: Math.max(8, Math.round(rate * THINK_S)) });
-const THINK_S = Number(process.env.BENCH_THINK_S ?? 4);
+
 /** The same sizes with nothing shared. */
 export const UNIQUE: WorkloadSpec = { ...SHARED, kind: 'unique', documentWords: [1000, 3000] };
+/** Conversations in progress scale with the rate: each gets its next turn ~THINK_S s after the last one. */
+const THINK_S = Number(process.env.BENCH_THINK_S ?? 4);
+const withRate = (spec: WorkloadSpec, rate: number): WorkloadSpec => ({ ...spec, activeConversations: Math.max(8, Math.round(rate * THINK_S)) });
 
 export const PARAMS = {
   rates: flags.rates ? flags.rates.split(',').map(Number) : [12, 22, 32],
-  /** Unique prompts cost ~5.5k prompt tokens of prefill each (~12 req/s saturate the pods): ~80 % load. */
-  uniqueRate: Number(process.env.BENCH_UNIQUE_RATE ?? 10),
-  warmupS: Number(process.env.BENCH_WARMUP_S ?? (quick ? 4 : 12)),
-  measureS: quick ? 8 : 18,
-  tenants: { rateB: Number(process.env.BENCH_RATE_B ?? 3), factorA: 10, warmupS: quick ? 4 : 12, measureS: quick ? 10 : 30 },
+  /** Unique prompts (~3k tokens, all computed) at about two thirds of what the pods can prefill. */
+  uniqueRate: Number(process.env.BENCH_UNIQUE_RATE ?? 14),
+  warmupS: Number(process.env.BENCH_WARMUP_S ?? (quick ? 4 : 10)),
+  measureS: quick ? 8 : 16,
+  /** Tenant B's rates (A sends factorA × as much): the pool ~2/3 busy, then close to saturation. */
+  tenants: { ratesB: process.env.BENCH_RATE_B ? [Number(process.env.BENCH_RATE_B)] : [2, 3], factorA: 10, warmupS: quick ? 4 : 10, measureS: quick ? 10 : 24 },
 };
 /** Interactive-chat SLO for goodput: first token within 2 s, and a mean token gap within 60 ms (~3 decode steps). */
 export const SLO: Slo = { ttftMs: 2_000, itlMs: 60 };
@@ -122,8 +128,10 @@ process.on('exit', () => {
     }
   }
 });
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     progress(`${signal}: stopping child processes`);
     void stopAll().finally(() => process.exit(130));
   });
@@ -183,6 +191,11 @@ async function startPods(): Promise<SimPod[]> {
     ),
   );
   for (const pod of pods) children.push({ name: 'sim', pid: pod.pid, stop: () => pod.stop() });
+  // Interrupted while they were starting: the signal handler has already run, stop them here.
+  if (interrupted) {
+    await Promise.all(pods.map((p) => p.stop()));
+    throw new Error('interrupted');
+  }
   return pods;
 }
 
@@ -229,6 +242,8 @@ async function startGateway(pods: SimPod[], policy: Policy, env: Env, label: str
       SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0',
       SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0',
       SWITCHYARD_ROUTING_POLICY: policy,
+      // Migrated once at the start of the benchmark; every point starts a fresh gateway.
+      SWITCHYARD_MIGRATE_ON_START: 'false',
       SWITCHYARD_DEFERRED_WORKERS_PER_POOL: '0',
     },
   });
@@ -377,6 +392,8 @@ async function main(): Promise<void> {
   await prepareDatabase(databaseUrl, redisUrl);
   const env: Env = { databaseUrl, redisUrl, adminKey: `sk-sy-${randomBytes(24).toString('base64url')}`, keyPepper: randomBytes(32).toString('base64url') };
   const started = Date.now();
+  progress('measuring the cost of prefix hashing');
+  const prefixCost = measurePrefixCost();
   const points: PointResult[] = [];
   const timing = { warmupS: PARAMS.warmupS, measureS: PARAMS.measureS };
 
@@ -392,7 +409,7 @@ async function main(): Promise<void> {
   }
   if (scenarios.includes('unique')) {
     const rate = PARAMS.uniqueRate;
-    for (const policy of policies.filter((p) => p !== 'least-load')) {
+    for (const policy of policies.filter((p) => p !== 'least-load' || flags.policies !== undefined)) {
       const run = await runPoint(env, policy, [{ tenant: 'main', rate, spec: UNIQUE }], timing, `unique-${policy}`);
       const p = point('unique', policy, rate, run, timing);
       log(p);
@@ -402,25 +419,29 @@ async function main(): Promise<void> {
   if (scenarios.includes('tenants')) {
     const t = PARAMS.tenants;
     const tTiming = { warmupS: t.warmupS, measureS: t.measureS };
-    const specB = { ...withRate(SHARED, t.rateB), seed: 99 };
-    const solo = await runPoint(env, 'prefix-load', [{ tenant: 'B', rate: t.rateB, spec: specB }], tTiming, 'tenants-solo');
-    const pSolo = point('tenants-solo', 'prefix-load', t.rateB, solo, tTiming, 'B');
-    log(pSolo);
-    points.push(pSolo);
-    const both = await runPoint(
-      env,
-      'prefix-load',
-      [
-        { tenant: 'B', rate: t.rateB, spec: specB },
-        { tenant: 'A', rate: t.rateB * t.factorA, spec: withRate(SHARED, t.rateB * t.factorA) },
-      ],
-      tTiming,
-      'tenants-both',
-    );
-    for (const tenant of ['B', 'A']) {
-      const p = point('tenants-both', 'prefix-load', tenant === 'B' ? t.rateB : t.rateB * t.factorA, both, tTiming, tenant);
-      log(p);
-      points.push(p);
+    for (const rateB of t.ratesB) {
+      // B's request sequence is the same in both runs (same seed, first load): only A differs.
+      const specB = { ...withRate(SHARED, rateB), seed: 99 };
+      const solo = await runPoint(env, 'prefix-load', [{ tenant: 'B', rate: rateB, spec: specB }], tTiming, `tenants-solo-${rateB}`);
+      const pSolo = point('tenants-solo', 'prefix-load', rateB, solo, tTiming, 'B');
+      log(pSolo);
+      points.push(pSolo);
+      const rateA = rateB * t.factorA;
+      const both = await runPoint(
+        env,
+        'prefix-load',
+        [
+          { tenant: 'B', rate: rateB, spec: specB },
+          { tenant: 'A', rate: rateA, spec: withRate(SHARED, rateA) },
+        ],
+        tTiming,
+        `tenants-both-${rateB}`,
+      );
+      for (const [tenant, rate] of [['B', rateB], ['A', rateA]] as const) {
+        const p = point('tenants-both', 'prefix-load', rate, both, tTiming, tenant);
+        log(p);
+        points.push(p);
+      }
     }
   }
   await closeAgent();
@@ -430,10 +451,13 @@ async function main(): Promise<void> {
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
     profile: PROFILE,
     pods: PODS,
+    kvCapacityTokens: KV_CAPACITY_TOKENS,
+    thinkS: THINK_S,
     params: PARAMS,
     slo: SLO,
     workloads: { shared: SHARED, unique: UNIQUE },
     durationS: Math.round((Date.now() - started) / 1000),
+    prefixCost,
     points,
   };
   writeFileSync(path.join(OUT_DIR, partial ? 'scheduling-partial.json' : 'scheduling.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -50,7 +50,7 @@ export function lineChart(opts: ChartOptions): string {
   let yTicks: number[];
   let yPos: (v: number) => number;
   if (opts.logY) {
-    const lo = 10 ** Math.floor(Math.log10(Math.max(1e-3, Math.min(...ys.filter((y) => y > 0), 1))));
+    const lo = 10 ** Math.floor(Math.log10(Math.max(1e-3, Math.min(...ys.filter((y) => y > 0)))));
     const hi = 10 ** Math.ceil(Math.log10(Math.max(...ys, lo * 10)));
     yTicks = [];
     for (let v = lo; v <= hi * 1.0001; v *= 10) yTicks.push(v);

@@ -43,4 +43,24 @@ describe('config', () => {
     assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'p', contextWindow: 1, tokenizer: 'llama3', fallbacks: ['x'] }] }, 'f'), /unknown model "x"/);
     assert.throws(() => parseCatalogue({ pools, models: [{ name: 'm', pool: 'p', contextWindow: 0, tokenizer: 'llama3' }] }, 'f'), /contextWindow/);
   });
+  it('reads routing and scheduling settings, with defaults, and names a bad one', () => {
+    const defaults = loadConfig(env, catalogue).scheduling;
+    assert.equal(defaults.policy, 'prefix-load');
+    assert.equal(defaults.prefillBudgetTokens, 8192);
+    assert.equal(defaults.kvHighWatermark, 0.9);
+    assert.deepEqual(defaults.saturationFallbackTiers, ['free']);
+    assert.deepEqual(defaults.queueTimeoutMs, { interactive: 30_000, flex: 600_000, batch: 0 });
+    const custom = loadConfig({ ...env, SWITCHYARD_ROUTING_POLICY: 'round-robin', SWITCHYARD_FALLBACK_ON_SATURATION_TIERS: 'free, standard' }, catalogue).scheduling;
+    assert.equal(custom.policy, 'round-robin');
+    assert.deepEqual(custom.saturationFallbackTiers, ['free', 'standard']);
+    assert.deepEqual(loadConfig({ ...env, SWITCHYARD_FALLBACK_ON_SATURATION_TIERS: '' }, catalogue).scheduling.saturationFallbackTiers, []);
+    const bad: Array<[Record<string, string>, RegExp]> = [
+      [{ ...env, SWITCHYARD_ROUTING_POLICY: 'random' }, /SWITCHYARD_ROUTING_POLICY/],
+      [{ ...env, SWITCHYARD_FALLBACK_ON_SATURATION_TIERS: 'gold' }, /SWITCHYARD_FALLBACK_ON_SATURATION_TIERS/],
+      [{ ...env, SWITCHYARD_SCHED_KV_HIGH_WATERMARK_PCT: '120' }, /SWITCHYARD_SCHED_KV_HIGH_WATERMARK_PCT/],
+      [{ ...env, SWITCHYARD_BREAKER_EJECT_BASE_MS: '5000', SWITCHYARD_BREAKER_EJECT_MAX_MS: '1000' }, /SWITCHYARD_BREAKER_EJECT_MAX_MS/],
+      [{ ...env, SWITCHYARD_DISPATCH_MAX_ATTEMPTS: '0' }, /SWITCHYARD_DISPATCH_MAX_ATTEMPTS/],
+    ];
+    for (const [e, pattern] of bad) assert.throws(() => loadConfig(e, catalogue), (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
+  });
 });

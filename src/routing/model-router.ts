@@ -19,7 +19,7 @@
  * the prompt's prefix hashes (computed once, reused by fallbacks).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { canUseModel, type Principal } from '../auth/principal.js';
+import { canUseModel, type Principal, type Tier } from '../auth/principal.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig, type PriorityClass } from '../config/config.js';
@@ -125,8 +125,8 @@ export class ModelRouter {
 
   private async select(req: RouteRequest, chain: readonly CatalogModel[], from: number, prefix: PrefixKey, failure: FallbackReason | undefined): Promise<Route | undefined> {
     const cls = req.cls ?? this.classOf(req);
-    const mayShed =
-      cls === 'interactive' && this.config.scheduling.saturationFallbackTiers.includes((req.principal.tier ?? 'standard') as never);
+    const tier = (req.principal.tier ?? 'standard') as Tier;
+    const mayShed = cls === 'interactive' && this.config.scheduling.saturationFallbackTiers.includes(tier);
     let reason = failure;
     for (let i = from; i < chain.length; i++) {
       const model = chain[i];

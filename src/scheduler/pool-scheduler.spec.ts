@@ -245,4 +245,14 @@ describe('PoolScheduler (admission per pool)', () => {
     assert.ok(second.matchedTokens > 900, `matched ${second.matchedTokens}`);
     assert.ok(second.uncachedTokens < 200);
   });
+  it('sizes its prefix-affinity table to the pods\' KV caches', () => {
+    const pods = makePods(2);
+    const s = scheduler(pods, { affinityEntries: 1_000_000, prefixBlockChars: 64 });
+    s.refresh(); // no scrape yet: the configured bound stays
+    assert.equal(s.affinity.capacity, 1_000_000);
+    for (const pod of pods) pod.recordScrape({ at: Date.now(), running: 0, waiting: 0, kvUsage: 0, prefixQueries: 0, prefixHits: 0, preemptions: 0, kvCapacityTokens: 80_000 });
+    s.refresh();
+    // 2 × 160k tokens of cache, 64-character blocks at ~4 characters per token = 16 tokens per block.
+    assert.equal(s.affinity.capacity, 20_000);
+  });
 });
