@@ -15,7 +15,7 @@
  * Output: the `scheduling` section of bench/RESULTS.md, SVG plots in bench/scheduling/, raw numbers in
  * bench/out/scheduling.json. Flags (a run with any of them, or any BENCH_* variable below, writes
  * bench/out/scheduling-partial.json and leaves RESULTS.md alone): --quick (short phases),
- * --only sweep,unique,tenants, --rates 12,22,32, --policies round-robin,prefix-load. For investigation:
+ * --only sweep,unique,tenants, --rates 12,24,36, --policies round-robin,prefix-load. For investigation:
  * BENCH_KV_TOKENS, BENCH_THINK_S, BENCH_UNIQUE_RATE, BENCH_WARMUP_S, BENCH_RATE_B; BENCH_GATEWAY_LOG_LEVEL=info
  * keeps the gateway's access log (bench/out/scheduling-gateway-<point>.log).
  */
@@ -90,11 +90,11 @@ const THINK_S = Number(process.env.BENCH_THINK_S ?? 4);
 const withRate = (spec: WorkloadSpec, rate: number): WorkloadSpec => ({ ...spec, activeConversations: Math.max(8, Math.round(rate * THINK_S)) });
 
 export const PARAMS = {
-  rates: flags.rates ? flags.rates.split(',').map(Number) : [12, 22, 32],
+  rates: flags.rates ? flags.rates.split(',').map(Number) : [12, 24, 36],
   /** Unique prompts (~3k tokens, all computed) at about two thirds of what the pods can prefill. */
   uniqueRate: Number(process.env.BENCH_UNIQUE_RATE ?? 14),
-  warmupS: Number(process.env.BENCH_WARMUP_S ?? (quick ? 4 : 10)),
-  measureS: quick ? 8 : 16,
+  warmupS: Number(process.env.BENCH_WARMUP_S ?? (quick ? 4 : 12)),
+  measureS: quick ? 8 : 18,
   /** Tenant B's rates (A sends factorA × as much): the pool ~2/3 busy, then close to saturation. */
   tenants: { ratesB: process.env.BENCH_RATE_B ? [Number(process.env.BENCH_RATE_B)] : [2, 3], factorA: 10, warmupS: quick ? 4 : 10, measureS: quick ? 10 : 24 },
 };
