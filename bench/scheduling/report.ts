@@ -174,8 +174,8 @@ export function renderSection(results: BenchResults, plots: string[]): string {
     `- **Shared prefixes.** prefix-load keeps TTFT p50 at ${range('prefix-load', (p) => p.summary.ttftP50)} ms over the whole sweep; round-robin sits at ${range('round-robin', (p) => p.summary.ttftP50)} ms ` +
       `and least-load at ${range('least-load', (p) => p.summary.ttftP50)} ms, because every turn that lands on a pod that has not seen the conversation recomputes it ` +
       `(prefix-cache hit rate ${range('prefix-load', (p) => p.cacheHitRate * 100)} % vs ${range('round-robin', (p) => p.cacheHitRate * 100)} % and ${range('least-load', (p) => p.cacheHitRate * 100)} %). ` +
-      'That extra prefill is GPU time: at the top rate round-robin and least-load saturate (TTFT tail, inter-token gaps and goodput collapse) while prefix-load still meets the SLO. ' +
-      'The p99 of prefix-load is the largest first turns (a 4–7k-token document nobody has cached), which no policy can avoid.',
+      'That extra prefill is GPU time: at the top rate round-robin and least-load are past saturation (TTFT tail of seconds, inter-token gaps and goodput collapse) while prefix-load, close to its own limit, still serves most requests within the SLO. ' +
+      'Below saturation the p99 of prefix-load is its largest first turns (a 3–6k-token document nobody has cached yet), which no policy can avoid.',
   );
   lines.push(
     '- **least-load below round-robin** here: it ignores prefixes like round-robin, and by sending each request to whichever pod drained first it scatters a conversation over more pods than the strict rotation does (lower hit rate).',
@@ -186,7 +186,8 @@ export function renderSection(results: BenchResults, plots: string[]): string {
   lines.push(
     '- **Two tenants.** The gateway holds what the pods cannot start (prefill budget) and serves B ahead of A\'s backlog (weighted fair queuing), so a flood from A reaches B only through the GPU itself: ' +
       'a prefill step on a pod is not preemptible, so near saturation B\'s largest first turns wait for the step in progress (often carrying one of A\'s first turns, ~0.3–0.4 s) or share it. ' +
-      'That is what separates the two configurations: with the pool about two thirds busy B\'s tail does not move; close to saturation it grows by about one prefill step.',
+      'With the pool about two thirds busy B\'s tail does not move; close to saturation it can grow by up to about one prefill step (development runs of the second configuration: 0.9–1.4×). ' +
+      'One development run of that configuration tipped into overload and B\'s p99 then followed A\'s (3.8 s vs 3.9 s): see docs/architecture.md, "Limits of this design".',
   );
   lines.push('');
   lines.push('### Cost of prefix affinity on the hot path');
