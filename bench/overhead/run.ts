@@ -38,6 +38,7 @@ import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { closedLoop, openLoop, percentile, streamChunkRate, streamTtft, type Target } from './load.js';
 import { UsageSampler, backgroundCores, cpuMs, rssMiB, type ProcessUsage } from './procstat.js';
 import { writeSection } from '../results.js';
+import { freePort, sleep, terminate } from '../support/processes.js';
 import { renderSection, toJson, type ArmName, type BenchResults, type PhaseSample } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -137,32 +138,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** Sends SIGTERM, waits up to `graceMs` for the exit, then SIGKILL. */
-function terminate(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------------
 // Set-up: services, database, the three processes
