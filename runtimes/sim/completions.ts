@@ -9,7 +9,7 @@ import { contextLengthError } from './errors.js';
 import { runGeneration, type GenerationJob } from './generation.js';
 import { corkForTick, requestFaults, sendError, sendJson, sseDone, sseError, sseEvent, startSse, uuidHex } from './http.js';
 import { choiceSeed, tokenLogprob, type OutputPlan } from './output.js';
-import { bad, checkModel, optBool, optInt, parseSampling, type Body } from './params.js';
+import { bad, checkModel, optBool, optInt, parsePromptList, parseSampling, type Body } from './params.js';
 import { hashIds } from './rng.js';
 
 /** vLLM's completions endpoint caps `logprobs` at max_logprobs (20); OpenAI at 5. */
@@ -28,7 +28,7 @@ export function handleCompletions(ctx: SimContext, req: IncomingMessage, res: Se
   const echo = optBool(body, 'echo') ?? false;
   if (body.suffix !== undefined && body.suffix !== null) throw bad('suffix is not currently supported', 'suffix');
   const addSpecial = optBool(body, 'add_special_tokens') ?? true;
-  const prompts = parsePrompts(body.prompt).map((p) =>
+  const prompts = parsePromptList(body.prompt, 'prompt').map((p) =>
     typeof p === 'string' ? { ids: ctx.tokenizer.encode(p, { addSpecialTokens: addSpecial }), text: p } : { ids: p, text: ctx.tokenizer.decode(p) },
   );
   const faults = requestFaults(ctx, req);
@@ -117,15 +117,4 @@ function completionLogprobs(ctx: SimContext, s: Sample, from: number, to: number
     offset += s.plan.pieces[t].length;
   }
   return out;
-}
-
-function parsePrompts(value: unknown): Array<string | number[]> {
-  const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 0);
-  if (typeof value === 'string') return [value];
-  if (isIds(value)) return [value];
-  if (Array.isArray(value) && value.length > 0) {
-    if (value.every((v) => typeof v === 'string')) return value as string[];
-    if (value.every(isIds)) return value as number[][];
-  }
-  throw bad('prompt must be a string, an array of strings, an array of token ids or an array of token-id arrays', 'prompt');
 }

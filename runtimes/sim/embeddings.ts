@@ -8,14 +8,14 @@ import type { SimContext } from './context.js';
 import { SimError } from './errors.js';
 import { runGeneration, type GenerationJob } from './generation.js';
 import { requestFaults, sendError, sendJson, uuidHex } from './http.js';
-import { bad, checkModel, optInt, type Body } from './params.js';
+import { bad, checkModel, optInt, parsePromptList, type Body } from './params.js';
 import { createRng, hashIds, mixSeed } from './rng.js';
 
 const NO_OUTPUT = { ids: [], pieces: [], text: '', finishReason: 'stop', stopReason: null, truncated: false } as const;
 
 export function handleEmbeddings(ctx: SimContext, req: IncomingMessage, res: ServerResponse, body: Body, arrivalMs: number): void {
   checkModel(body, ctx.config.model);
-  const inputs = parseInputs(body.input).map((x) => (typeof x === 'string' ? ctx.tokenizer.encode(x, { addSpecialTokens: true }) : x));
+  const inputs = parsePromptList(body.input, 'input').map((x) => (typeof x === 'string' ? ctx.tokenizer.encode(x, { addSpecialTokens: true }) : x));
   const dimensions = optInt(body, 'dimensions', 1, 65536) ?? ctx.config.embeddingDim;
   const format = body.encoding_format ?? 'float';
   if (format !== 'float' && format !== 'base64') throw bad('encoding_format must be "float" or "base64"', 'encoding_format');
@@ -70,15 +70,4 @@ export function embed(serverSeed: number, ids: readonly number[], dimensions: nu
   const scale = 1 / Math.sqrt(norm || 1);
   for (let i = 0; i < dimensions; i++) v[i] *= scale;
   return v;
-}
-
-function parseInputs(value: unknown): Array<string | number[]> {
-  const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 0);
-  if (typeof value === 'string') return [value];
-  if (isIds(value)) return [value];
-  if (Array.isArray(value) && value.length > 0) {
-    if (value.every((v) => typeof v === 'string')) return value as string[];
-    if (value.every(isIds)) return value as number[][];
-  }
-  throw bad('input must be a string, an array of strings, an array of token ids or an array of token-id arrays', 'input');
 }

@@ -89,3 +89,15 @@ export function checkModel(body: Body, served: string): void {
   if (typeof model !== 'string') throw bad('model must be a string', 'model');
   if (model !== served) throw new SimError(404, `The model \`${model}\` does not exist.`, 'NotFoundError', 'model');
 }
+
+/** OpenAI's prompt/input forms (string, strings, token ids, token-id arrays) as a list of prompts. */
+export function parsePromptList(value: unknown, param: 'prompt' | 'input'): Array<string | number[]> {
+  const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 0);
+  if (typeof value === 'string') return [value];
+  if (isIds(value)) return [value];
+  if (Array.isArray(value) && value.length > 0) {
+    if (value.every((v) => typeof v === 'string')) return value as string[];
+    if (value.every(isIds)) return value as number[][];
+  }
+  throw bad(`${param} must be a string, an array of strings, an array of token ids or an array of token-id arrays`, param);
+}
