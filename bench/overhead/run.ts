@@ -38,7 +38,7 @@ import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { closedLoop, openLoop, percentile, streamChunkRate, streamTtft, type Target } from './load.js';
 import { UsageSampler, backgroundCores, cpuMs, rssMiB, type ProcessUsage } from './procstat.js';
 import { writeSection } from '../results.js';
-import { freePort, sleep, terminate } from '../support/processes.js';
+import { children, freePort, progress, sleep, stopAll, terminate } from '../support/processes.js';
 import { renderSection, toJson, type ArmName, type BenchResults, type PhaseSample } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -104,23 +104,6 @@ const STREAM_BODY = JSON.stringify({ model: MODEL, messages, max_tokens: params.
 // ---------------------------------------------------------------------------------------------------
 // Child processes: every one is registered before anything can fail, and killed on any exit path.
 
-interface Child {
-  name: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-const children: Child[] = [];
-
-function progress(message: string): void {
-  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-async function stopAll(): Promise<void> {
-  while (children.length) {
-    const child = children.pop()!;
-    await child.stop().catch(() => undefined);
-  }
-}
 
 process.on('exit', () => {
   for (const child of children) {

@@ -28,7 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnSimPod, type SimPod } from '../../runtimes/sim/spawn.js';
 import { writeSection } from '../results.js';
-import { freePort, sleep, terminate } from '../support/processes.js';
+import { children, freePort, progress, sleep, stopAll, terminate, type Child } from '../support/processes.js';
 import { closeAgent, openLoop, type Sample } from './load.js';
 import { measurePrefixCost } from './prefix-hash-cost.js';
 import { renderSection, writePlots, type BenchResults, type PointResult } from './report.js';
@@ -104,20 +104,6 @@ export const SLO: Slo = { ttftMs: 2_000, itlMs: 60 };
 // ---------------------------------------------------------------------------------------------------
 // Child processes: registered before anything can fail, killed on every exit path.
 
-interface Child {
-  name: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-const children: Child[] = [];
-
-function progress(message: string): void {
-  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-async function stopAll(): Promise<void> {
-  while (children.length) await children.pop()!.stop().catch(() => undefined);
-}
 
 process.on('exit', () => {
   for (const child of children) {

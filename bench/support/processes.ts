@@ -2,6 +2,22 @@
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
+/** A child process of a benchmark run: registered before anything can fail, stopped on every exit path. */
+export interface Child {
+  name: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+export const children: Child[] = [];
+
+export function progress(message: string): void {
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export async function stopAll(): Promise<void> {
+  while (children.length) await children.pop()!.stop().catch(() => undefined);
+}
+
 /** Sends SIGTERM, waits up to `graceMs` for the exit, then SIGKILL. */
 export function terminate(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
