@@ -60,6 +60,8 @@ export interface SchedulingConfig {
   /** Admission budget of a pod (docs/architecture.md, "Admission"). */
   maxInFlightPerPod: number;
   prefillBudgetTokens: number;
+  /** A pod whose oldest prefill of ours has waited this long for its first token takes nothing new. */
+  prefillStallMs: number;
   /** KV-cache usage (0–1) above which a pod takes nothing new until one of our requests finishes. */
   kvHighWatermark: number;
   /** Requests waiting in the gateway per pool, and per organization within a pool. */
@@ -303,6 +305,7 @@ function loadSchedulingConfig(env: Env): SchedulingConfig {
     policy: enumSetting(env, 'SWITCHYARD_ROUTING_POLICY', 'prefix-load', ROUTING_POLICIES),
     maxInFlightPerPod: intSetting(env, 'SWITCHYARD_SCHED_MAX_IN_FLIGHT_PER_POD', 256, 1, 100_000),
     prefillBudgetTokens: intSetting(env, 'SWITCHYARD_SCHED_PREFILL_BUDGET_TOKENS', 8_192, 1, 10_000_000),
+    prefillStallMs: intSetting(env, 'SWITCHYARD_SCHED_PREFILL_STALL_MS', 500, 0, 600_000),
     kvHighWatermark: intSetting(env, 'SWITCHYARD_SCHED_KV_HIGH_WATERMARK_PCT', 90, 1, 100) / 100,
     maxQueuedPerPool: intSetting(env, 'SWITCHYARD_SCHED_MAX_QUEUED', 2_048, 0, 1_000_000),
     maxQueuedPerOrg: intSetting(env, 'SWITCHYARD_SCHED_MAX_QUEUED_PER_ORG', 512, 0, 1_000_000),

@@ -32,8 +32,12 @@ export interface DispatchRequest {
 interface Opened {
   pod: Pod;
   adapter: RuntimeAdapter;
-  /** Frees the pod's admission slot; call when the response is finished (idempotent). */
-  release(): void;
+  /**
+   * Frees the pod's admission slot; call when the response is finished (idempotent), with the runtime's
+   * usage.prompt_tokens_details.cached_tokens when it reported one (the scheduler learns the real
+   * prefix-cache hit from it).
+   */
+  release(cachedTokens?: number): void;
 }
 
 export interface JsonResult extends Opened {
@@ -73,7 +77,7 @@ export class DispatcherService {
       const pod = lease.pod;
       const current = lease;
       try {
-        const result = await this.attempt(pod, adapter, req, payload, () => current.release());
+        const result = await this.attempt(pod, adapter, req, payload, (cachedTokens) => current.release(cachedTokens));
         current.firstToken();
         this.fleet.reportSuccess(pod);
         return result;
@@ -109,7 +113,7 @@ export class DispatcherService {
     adapter: RuntimeAdapter,
     req: DispatchRequest,
     payload: string,
-    release: () => void,
+    release: (cachedTokens?: number) => void,
   ): Promise<JsonResult | StreamResult> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': req.requestId };
     if (req.simFault && req.model.runtime === 'sim') headers['x-sim-fault'] = req.simFault;

@@ -22,6 +22,8 @@ export class Pod {
   prefilling = 0;
   /** Estimated prompt tokens those prefills must compute (prompt minus the expected prefix-cache hit). */
   prefillTokens = 0;
+  /** When each of those prefills was dispatched (epoch ms), oldest first (Set order is insertion order). */
+  readonly prefillsSince = new Set<{ readonly at: number }>();
 
   /** Last scrape of the runtime's /metrics (undefined until the first one succeeds). */
   runtime?: RuntimeSnapshot;
@@ -53,6 +55,12 @@ export class Pod {
   /** The scrape if it is recent enough to trust (`maxAgeMs`), else undefined. */
   freshRuntime(now: number, maxAgeMs: number): RuntimeSnapshot | undefined {
     return this.runtime && now - this.runtime.at <= maxAgeMs ? this.runtime : undefined;
+  }
+
+  /** Epoch ms since which the oldest of our prefills here waits for its first token (undefined: none). */
+  oldestPrefillAt(): number | undefined {
+    for (const p of this.prefillsSince) return p.at;
+    return undefined;
   }
 
   /** Requests the runtime holds that are not ours (other gateway replicas, direct clients). */

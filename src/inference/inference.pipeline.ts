@@ -58,7 +58,7 @@ export class InferencePipeline {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    let release: (() => void) | undefined;
+    let release: ((cachedTokens?: number) => void) | undefined;
     this.lifecycle.begin();
     try {
       // 0. edge: draining replicas take no new work
@@ -188,7 +188,8 @@ export class InferencePipeline {
       // Whatever ended the response (an error event, a malformed chunk), the upstream request ends
       // with it so the pod stops generating; after a complete response this does nothing.
       abort.abort();
-      release?.();
+      // (the runtime's prefix-cache hit teaches the scheduler how far to trust its affinity table)
+      release?.(record.usage?.prompt_tokens_details?.cached_tokens);
       this.lifecycle.end();
       // 10. finalize: settle the quota with the real usage, metrics, access log
       this.finalizer.finish(record);

@@ -10,23 +10,30 @@
  *    KV cache at the high watermark of live sequences, the pod keeps its current count: it gets a new
  *    request only after one of ours there finished (in-flight below its value at the scrape), until a
  *    scrape shows the pressure gone;
- * 4. prefill budget: the prompt tokens our requests still have to prefill on the pod (estimated: prompt
+ * 4. prefill stall: the oldest of our requests still before its first token on the pod was sent less
+ *    than prefillStallMs ago. The runtime works through prefills in arrival order, so a new request
+ *    would wait behind that one anyway; and when it is late, the pod has more work than our estimate
+ *    (below) says — prefixes it evicted and must recompute, other clients, long steps. This rule needs
+ *    no estimate: it reads our own clock.
+ * 5. prefill budget: the prompt tokens our requests still have to prefill on the pod (estimated: prompt
  *    minus the expected prefix-cache hit), plus this request's, stay within prefillBudgetTokens — unless
- *    nothing is prefilling there, so any single prompt fits. This is what keeps time to first token
- *    low under load: a new request never sits behind a deep pile of prefills on the GPU, and a light
- *    tenant's request waits only for the current step, not for a flooding tenant's backlog.
+ *    nothing is prefilling there, so any single prompt fits.
+ * Rules 4 and 5 keep time to first token low under load: a new request never sits behind a deep pile
+ * of prefills on the GPU, where FCFS order rules, and a light tenant's request waits in the gateway
+ * (served first by fair share) for the current work to clear, not for a flooding tenant's backlog.
  */
 import type { Pod } from '../fleet/pod.js';
 
 export interface AdmissionLimits {
   maxInFlightPerPod: number;
   prefillBudgetTokens: number;
+  prefillStallMs: number;
   kvHighWatermark: number;
   /** Scrapes older than this are ignored (our own counts decide alone). */
   staleAfterMs: number;
 }
 
-export type Refusal = 'unavailable' | 'trial' | 'concurrency' | 'runtime-queue' | 'kv-cache' | 'prefill';
+export type Refusal = 'unavailable' | 'trial' | 'concurrency' | 'runtime-queue' | 'kv-cache' | 'prefill-stall' | 'prefill';
 
 /** Why `pod` cannot start a request with `uncachedTokens` to prefill now; undefined when it can. */
 export function refusal(pod: Pod, uncachedTokens: number, limits: AdmissionLimits, now: number): Refusal | undefined {
@@ -38,6 +45,8 @@ export function refusal(pod: Pod, uncachedTokens: number, limits: AdmissionLimit
     if (rt.waiting > pod.prefillingAtScrape) return 'runtime-queue';
     if (rt.kvUsage >= limits.kvHighWatermark) return 'kv-cache';
   }
+  const oldest = pod.oldestPrefillAt();
+  if (oldest !== undefined && limits.prefillStallMs > 0 && now - oldest > limits.prefillStallMs) return 'prefill-stall';
   if (pod.prefilling > 0 && pod.prefillTokens + uncachedTokens > limits.prefillBudgetTokens) return 'prefill';
   return undefined;
 }

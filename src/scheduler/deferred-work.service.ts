@@ -26,6 +26,7 @@ import type { CatalogPool } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { DispatcherService, type JsonResult } from '../dispatch/dispatcher.service.js';
 import { ApiError } from '../errors/api-error.js';
+import type { Usage } from '../inference/usage.js';
 import { PromptService } from '../prompt/prompt.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { ModelRouter } from '../routing/model-router.js';
@@ -171,7 +172,7 @@ export class DeferredWorkService implements BeforeApplicationShutdown {
       if (err instanceof ApiError && err.status < 500 && err.status !== 429) return { status: err.status, body: err.toBody() as unknown as Record<string, unknown> };
       throw err;
     } finally {
-      result?.release();
+      result?.release((result.json.usage as Usage | undefined)?.prompt_tokens_details?.cached_tokens);
     }
   }
 

@@ -11,6 +11,7 @@ import { AdmissionAborted, NoRetryTarget, PoolScheduler, type Lease, type PoolSc
 const SETTINGS: PoolSchedulerSettings = {
   maxInFlightPerPod: 100,
   prefillBudgetTokens: 1000,
+  prefillStallMs: 0,
   kvHighWatermark: 0.9,
   staleAfterMs: 3_000,
   maxQueuedPerPool: 100,
@@ -194,6 +195,31 @@ describe('PoolScheduler (admission per pool)', () => {
     (await queued).release();
   });
 
+  it('sends nothing new to a pod whose oldest prefill is overdue, whatever the estimate says', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+    const pods = makePods(2);
+    const s = scheduler(pods, { prefillStallMs: 500, prefillBudgetTokens: 100_000 }, 'round-robin');
+    const slow = await s.admit(ticket({ promptTokens: 100 }));
+    const other = await s.admit(ticket({ promptTokens: 100 }));
+    assert.notEqual(slow.pod, other.pod);
+    other.firstToken();
+    t.mock.timers.tick(501);
+    // The estimate (100 tokens pending) would admit more on slow.pod; its clock says it is behind.
+    const next = [await s.admit(ticket({ promptTokens: 10 })), await s.admit(ticket({ promptTokens: 10 }))];
+    assert.ok(next.every((l) => l.pod === other.pod), 'new requests avoid the stalled pod');
+    for (const l of next) l.firstToken();
+    other.release();
+    for (const l of next) l.release();
+    // Only the stalled pod left: requests wait in the gateway until its first token arrives.
+    pods[1 - pods.indexOf(slow.pod)].state = 'dead';
+    const order: string[] = [];
+    const waiting = track(s, order, ticket({ id: 'w', promptTokens: 10 }));
+    await tick();
+    assert.deepEqual(order, []);
+    slow.firstToken();
+    assert.equal((await waiting).pod, slow.pod);
+  });
+
   it('gives a half-open pod a single trial request at a time', async () => {
     const pods = makePods(1);
     const now = Date.now();
@@ -245,6 +271,35 @@ describe('PoolScheduler (admission per pool)', () => {
     assert.ok(second.matchedTokens > 900, `matched ${second.matchedTokens}`);
     assert.ok(second.uncachedTokens < 200);
   });
+  it('learns from the runtimes\' cached_tokens how much of a table match to count in the prefill budget', async () => {
+    const pods = makePods(1);
+    const s = scheduler(pods, { prefillBudgetTokens: 100_000 }, 'prefix-load');
+    const settings = { blockChars: 64, maxBlocks: 256 };
+    const prompt = (turn: number) => prefixKey('chat.completions', { messages: [{ role: 'user', content: 'D'.repeat(4000) + `turn ${turn}` }] }, settings);
+    const turn = async (n: number, cached: number) => {
+      const lease = await s.admit(ticket({ promptTokens: 1000, prefix: prompt(n) }));
+      const uncached = lease.uncachedTokens;
+      lease.firstToken();
+      lease.release(cached);
+      return { matched: lease.matchedTokens, uncached };
+    };
+    await turn(0, 0); // nothing matched yet: nothing to learn
+    const trusted = await turn(1, 990);
+    assert.ok(trusted.matched > 900 && trusted.uncached < 100, `a confirmed match counts fully: ${JSON.stringify(trusted)}`);
+    assert.ok(s.hitRatio > 0.95, `ratio ${s.hitRatio}`);
+    // The pod keeps evicting what the table believes it holds: the runtime reports no hit, again and again.
+    for (let i = 2; i < 60; i++) await turn(i, 0);
+    assert.ok(s.hitRatio < 0.2, `ratio ${s.hitRatio}`);
+    const doubted = await turn(60, 0);
+    assert.ok(doubted.matched > 900, 'the table still claims the prefix');
+    assert.ok(doubted.uncached > 800, `but the budget counts most of the prompt as prefill: ${doubted.uncached}`);
+    // A release without usage (client gone, upstream cut) teaches nothing.
+    const before = s.hitRatio;
+    const lease = await s.admit(ticket({ promptTokens: 1000, prefix: prompt(61) }));
+    lease.release();
+    assert.equal(s.hitRatio, before);
+  });
+
   it('sizes its prefix-affinity table to the pods\' KV caches', () => {
     const pods = makePods(2);
     const s = scheduler(pods, { affinityEntries: 1_000_000, prefixBlockChars: 64 });

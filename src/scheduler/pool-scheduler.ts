@@ -78,6 +78,8 @@ export class Lease {
   private prefillDone = false;
   private prefillTimer?: NodeJS.Timeout;
   readonly grantedAt = performance.now();
+  /** This request's entry in the pod's pending prefills (epoch ms: admission compares it to Date.now()). */
+  private readonly pending = { at: Date.now() };
 
   constructor(
     private readonly scheduler: PoolScheduler,
@@ -85,13 +87,16 @@ export class Lease {
     readonly ticket: Ticket,
     /** Prompt tokens the pod is expected to compute (counted in its prefill budget). */
     readonly uncachedTokens: number,
+    /** Prompt tokens the affinity table says the pod holds (before the learned hit ratio). */
     readonly matchedTokens: number,
     /** 0 for the first attempt. */
     readonly attempt: number,
     /** Pods tried before this one, for this request. */
     readonly tried: ReadonlySet<Pod>,
     readonly waitedMs: number,
-  ) {}
+  ) {
+    pod.prefillsSince.add(this.pending);
+  }
 
   /** The first output reached us: the pod's prefill for this request is over. Idempotent. */
   firstToken(): void {
@@ -100,12 +105,17 @@ export class Lease {
     this.scheduler.pump();
   }
 
-  /** The request is finished (any outcome): frees the slot. Idempotent. */
-  release(): void {
+  /**
+   * The request is finished (any outcome): frees the slot. `cachedTokens` is the runtime's own count of
+   * prompt tokens it found in its prefix cache (usage.prompt_tokens_details.cached_tokens), when it
+   * reported one: the scheduler learns from it how far to trust the affinity table. Idempotent.
+   */
+  release(cachedTokens?: number): void {
     if (this.released) return;
     if (!this.prefillDone) this.endPrefill(false);
     this.released = true;
     this.pod.inFlight--;
+    if (cachedTokens !== undefined) this.scheduler.observeCacheHit(this.matchedTokens, cachedTokens);
     this.scheduler.onReleased();
   }
 
@@ -131,6 +141,7 @@ export class Lease {
     clearTimeout(this.prefillTimer);
     this.pod.prefilling--;
     this.pod.prefillTokens -= this.uncachedTokens;
+    this.pod.prefillsSince.delete(this.pending);
     if (observed && this.ticket.prefillEnd === 'first-byte') this.scheduler.observeTtft(performance.now() - this.grantedAt, this.uncachedTokens);
   }
 }
@@ -156,6 +167,13 @@ const NO_PODS: ReadonlySet<Pod> = new Set();
 /** Fixed part of a time-to-first-token, in prompt-token equivalents (frontend, first step). */
 const TTFT_FIXED_TOKENS = 256;
 const RATE_TAU_S = 5;
+/**
+ * Memory of the hit ratio, in matched tokens: each observation decays the sums by
+ * exp(-matched / HIT_MEMORY_TOKENS), so the ratio follows the last ~100 multi-thousand-token matches.
+ */
+const HIT_MEMORY_TOKENS = 256_000;
+/** Prior of the hit ratio: believe the table fully, with the weight of this many matched tokens. */
+const HIT_PRIOR_TOKENS = 8_192;
 
 export class PoolScheduler {
   private readonly queues = new Map<PriorityClass, FairQueue<Waiter>>(PRIORITY_CLASSES.map((c) => [c, new FairQueue<Waiter>()]));
@@ -169,6 +187,15 @@ export class PoolScheduler {
   private msPerToken = 0.05;
   /** EWMA of prompt characters per token (to turn prefix blocks into tokens of KV cache). */
   private charsPerToken = 4;
+  /**
+   * Decayed sums of the prefix-cache hits the runtimes reported (capped at the table's claim) and of
+   * what the table claimed, for the requests where it claimed any: their ratio is how much of a match
+   * to expect. The table is what we sent, not what the pods still hold; when they evict faster than it
+   * forgets, counting its full claim would admit more real prefill than the budget allows, and the
+   * excess would wait in the runtimes' FCFS queues where fair share cannot reorder it.
+   */
+  private hitTokens = HIT_PRIOR_TOKENS;
+  private claimedTokens = HIT_PRIOR_TOKENS;
 
   constructor(
     readonly name: string,
@@ -182,6 +209,11 @@ export class PoolScheduler {
 
   get policyName(): string {
     return this.policy.name;
+  }
+
+  /** Share of the affinity table's matches the runtimes' prefix caches actually hit, recently (0–1). */
+  get hitRatio(): number {
+    return this.hitTokens / this.claimedTokens;
   }
 
   /** Requests waiting (all classes, retries included). */
@@ -276,6 +308,14 @@ export class PoolScheduler {
   /** @internal */
   onReleased(): void {
     this.pump();
+  }
+
+  /** @internal the runtime's prefix-cache hit for a request the table matched `matchedTokens` of. */
+  observeCacheHit(matchedTokens: number, cachedTokens: number): void {
+    if (matchedTokens <= 0) return;
+    const keep = Math.exp(-matchedTokens / HIT_MEMORY_TOKENS);
+    this.hitTokens = this.hitTokens * keep + Math.min(cachedTokens, matchedTokens);
+    this.claimedTokens = this.claimedTokens * keep + matchedTokens;
   }
 
   /** @internal a stream's time to first token, to estimate when non-streamed prefills end. */
@@ -391,6 +431,7 @@ export class PoolScheduler {
     const pods = this.pods();
     const matches = ticket.prefix.hashes.length > 0 ? this.affinity.match(ticket.prefix.hashes) : [];
     const candidates: Candidate[] = [];
+    const hitRatio = this.hitRatio;
     let podCount = 0;
     let totalInFlight = 0;
     for (let i = 0; i < pods.length; i++) {
@@ -403,7 +444,7 @@ export class PoolScheduler {
       let blocks = 0;
       for (const m of matches) if (m.pod === pod) blocks = m.blocks;
       const matchedTokens = blocksToTokens(ticket.prefix, blocks, ticket.promptTokens);
-      const uncachedTokens = Math.max(1, ticket.promptTokens - matchedTokens);
+      const uncachedTokens = Math.max(1, ticket.promptTokens - Math.round(matchedTokens * hitRatio));
       if (refusal(pod, uncachedTokens, this.settings, now) !== undefined) continue;
       candidates.push({ pod, index: i, matchedTokens, uncachedTokens, load: loadScore(pod, now, this.settings.staleAfterMs), inFlight });
     }

@@ -32,6 +32,16 @@ export class SchedulerMetrics implements SchedulerObserver {
         }
       },
     });
+    new Gauge({
+      name: 'switchyard_routing_prefix_hit_ratio',
+      help: "Share of the prefix-affinity table's recent matches that the runtimes' prefix caches confirmed (usage cached_tokens), by pool; the admission budget counts matches at this share.",
+      labelNames: ['pool'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const pool of self.pools()) this.set({ pool: pool.name }, pool.hitRatio);
+      },
+    });
     this.wait = new Histogram({
       name: 'switchyard_scheduler_queue_wait_seconds',
       help: 'Time from arrival at the scheduler to admission on a pod, by pool and priority class.',

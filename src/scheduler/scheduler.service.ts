@@ -39,6 +39,7 @@ export class SchedulerService implements OnApplicationShutdown {
         {
           maxInFlightPerPod: s.maxInFlightPerPod,
           prefillBudgetTokens: s.prefillBudgetTokens,
+          prefillStallMs: s.prefillStallMs,
           kvHighWatermark: s.kvHighWatermark,
           staleAfterMs: 3 * s.fleet.scrapeIntervalMs,
           maxQueuedPerPool: s.maxQueuedPerPool,
