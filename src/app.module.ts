@@ -18,6 +18,7 @@ import { CatalogRepository } from './catalog/catalog.repository.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
 import { DispatcherService } from './dispatch/dispatcher.service.js';
+import { RouteRunner } from './dispatch/route-runner.js';
 import { IpThrottleService } from './edge/ip-throttle.service.js';
 import { LifecycleService } from './edge/lifecycle.service.js';
 import { RedisThrottlerStorage } from './edge/redis-throttler.storage.js';
@@ -73,6 +74,7 @@ export class AppModule {
         SchedulerService,
         ModelRouter,
         DispatcherService,
+        RouteRunner,
         DeferredWorkService,
         // auth: key → principal through an in-process cache invalidated over Redis pub/sub
         ApiKeyHasher,

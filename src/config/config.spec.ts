@@ -47,7 +47,7 @@ describe('config', () => {
     const defaults = loadConfig(env, catalogue).scheduling;
     assert.equal(defaults.policy, 'prefix-load');
     assert.equal(defaults.prefillBudgetTokens, 8192);
-    assert.equal(defaults.prefillStallMs, 500);
+    assert.equal(defaults.prefillStallMs, 1_000);
     assert.equal(defaults.kvHighWatermark, 0.9);
     assert.deepEqual(defaults.saturationFallbackTiers, ['free']);
     assert.deepEqual(defaults.queueTimeoutMs, { interactive: 30_000, flex: 600_000, batch: 0 });

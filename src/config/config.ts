@@ -305,7 +305,7 @@ function loadSchedulingConfig(env: Env): SchedulingConfig {
     policy: enumSetting(env, 'SWITCHYARD_ROUTING_POLICY', 'prefix-load', ROUTING_POLICIES),
     maxInFlightPerPod: intSetting(env, 'SWITCHYARD_SCHED_MAX_IN_FLIGHT_PER_POD', 256, 1, 100_000),
     prefillBudgetTokens: intSetting(env, 'SWITCHYARD_SCHED_PREFILL_BUDGET_TOKENS', 8_192, 1, 10_000_000),
-    prefillStallMs: intSetting(env, 'SWITCHYARD_SCHED_PREFILL_STALL_MS', 500, 0, 600_000),
+    prefillStallMs: intSetting(env, 'SWITCHYARD_SCHED_PREFILL_STALL_MS', 1_000, 0, 600_000),
     kvHighWatermark: intSetting(env, 'SWITCHYARD_SCHED_KV_HIGH_WATERMARK_PCT', 90, 1, 100) / 100,
     maxQueuedPerPool: intSetting(env, 'SWITCHYARD_SCHED_MAX_QUEUED', 2_048, 0, 1_000_000),
     maxQueuedPerOrg: intSetting(env, 'SWITCHYARD_SCHED_MAX_QUEUED_PER_ORG', 512, 0, 1_000_000),

@@ -9,7 +9,7 @@ import { AuthService } from '../auth/auth.service.js';
 import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
-import { DispatcherService, type JsonResult, type StreamResult } from '../dispatch/dispatcher.service.js';
+import { RouteRunner } from '../dispatch/route-runner.js';
 import { IpThrottleService } from '../edge/ip-throttle.service.js';
 import { LifecycleService } from '../edge/lifecycle.service.js';
 import { ApiError } from '../errors/api-error.js';
@@ -19,7 +19,6 @@ import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { PromptService } from '../prompt/prompt.service.js';
 import { QuotaService } from '../quota/quota.service.js';
 import { ModelRouter } from '../routing/model-router.js';
-import { SchedulerService } from '../scheduler/scheduler.service.js';
 import { assertSupported } from '../validation/capabilities.js';
 import { RequestValidator } from '../validation/request-validator.js';
 import { sendError } from '../edge/error-response.js';
@@ -43,8 +42,7 @@ export class InferencePipeline {
     private readonly prompt: PromptService,
     private readonly quota: QuotaService,
     private readonly router: ModelRouter,
-    private readonly scheduler: SchedulerService,
-    private readonly dispatcher: DispatcherService,
+    private readonly runner: RouteRunner,
     private readonly lifecycle: LifecycleService,
     private readonly ipThrottle: IpThrottleService,
     private readonly finalizer: RequestFinalizer,
@@ -107,39 +105,25 @@ export class InferencePipeline {
       //    spend budgets — for the org, the key and the org×model of the model that will serve;
       //    settled in finalize on every path
       record.quota = await this.quota.admit(principal, route.model, route.plan.promptTokens, route.plan.maxOutputTokens);
-      let result: JsonResult | StreamResult;
-      for (;;) {
-        // 7. schedule: wait in the pool's queue (priority class, then fair share between organizations)
-        //    for a pod with headroom, chosen by load and prefix affinity; shed with retry-after at the
-        //    class's queue timeout or when the queue is full. A client that disconnects leaves the queue.
-        const lease = await this.scheduler.admit(route.model.pool, route.ticket, abort.signal);
-        record.queueMs = lease.waitedMs;
-        // 8. dispatch: send on that pod, retry before the first byte on another pod of the pool; a pool
-        //    that fails every attempt hands the request to the next model of the fallback chain
-        try {
-          result = await this.dispatcher.dispatch(
-            {
-              model: route.model,
-              endpoint,
-              body: route.plan.body,
-              stream: record.stream,
-              requestId: req.id,
-              signal: abort.signal,
-              simFault: req.headers['x-sim-fault'] as string | undefined,
-            },
-            lease,
-          );
-          break;
-        } catch (err) {
-          if (abort.signal.aborted) throw err; // the client left: not the pool's failure
-          const next = await this.router.next(route, err);
-          if (!next) throw err;
-          // The fallback is admitted against its own limits and prices; nothing was generated yet.
-          await record.quota.settle({ promptTokens: 0, completionTokens: 0 });
-          record.quota = await this.quota.admit(principal, next.model, next.plan.promptTokens, next.plan.maxOutputTokens);
-          route = next;
-        }
-      }
+      // 7. schedule: wait in the pool's queue (priority class, then fair share between organizations)
+      //    for a pod with headroom, chosen by load and prefix affinity; shed with retry-after at the
+      //    class's queue timeout or when the queue is full. A client that disconnects leaves the queue.
+      // 8. dispatch: send on that pod, retry before the first byte on another pod of the pool; a pool
+      //    that fails every attempt hands the request to the next model of the fallback chain
+      const served = await this.runner.run(
+        route,
+        { endpoint, stream: record.stream, requestId: req.id, signal: abort.signal, simFault: req.headers['x-sim-fault'] as string | undefined },
+        {
+          admitted: (lease) => (record.queueMs = lease.waitedMs),
+          fallback: async (next) => {
+            // The fallback is admitted against its own limits and prices; nothing was generated yet.
+            await record.quota?.settle({ promptTokens: 0, completionTokens: 0 });
+            record.quota = await this.quota.admit(principal, next.model, next.plan.promptTokens, next.plan.maxOutputTokens);
+          },
+        },
+      );
+      route = served.route;
+      const result = served.result;
       release = result.release;
       record.pod = result.pod.id;
       record.model = route.model;

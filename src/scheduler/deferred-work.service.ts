@@ -24,7 +24,8 @@ import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogPool } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { DispatcherService, type JsonResult } from '../dispatch/dispatcher.service.js';
+import type { JsonResult } from '../dispatch/dispatcher.service.js';
+import { RouteRunner } from '../dispatch/route-runner.js';
 import { ApiError } from '../errors/api-error.js';
 import type { Usage } from '../inference/usage.js';
 import { PromptService } from '../prompt/prompt.service.js';
@@ -32,7 +33,6 @@ import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { ModelRouter } from '../routing/model-router.js';
 import type { RequestBody } from '../validation/request-validator.js';
 import { AdmissionAborted } from './pool-scheduler.js';
-import { SchedulerService } from './scheduler.service.js';
 
 const PREFIX = 'switchyard';
 
@@ -69,8 +69,7 @@ export class DeferredWorkService implements BeforeApplicationShutdown {
     private readonly catalog: CatalogService,
     private readonly prompt: PromptService,
     private readonly router: ModelRouter,
-    private readonly scheduler: SchedulerService,
-    private readonly dispatcher: DispatcherService,
+    private readonly runner: RouteRunner,
   ) {}
 
   /** Starts one worker per pool (none when deferredWorkersPerPool is 0). */
@@ -131,7 +130,7 @@ export class DeferredWorkService implements BeforeApplicationShutdown {
     try {
       const model = this.catalog.resolve(body.model);
       const plan = await this.prompt.plan(endpoint, body, model, 0);
-      let route = await this.router.route({
+      const route = await this.router.route({
         requested: model,
         requestedName: body.model,
         endpoint,
@@ -143,24 +142,14 @@ export class DeferredWorkService implements BeforeApplicationShutdown {
         bodyBytes: 0,
         cls: 'batch',
       });
-      // The same route → schedule → dispatch sequence as the inference pipeline, at batch priority.
-      for (;;) {
-        const lease = await this.scheduler.admit(route.model.pool, route.ticket, this.stopping.signal);
-        try {
-          const dispatched = await this.dispatcher.dispatch(
-            { model: route.model, endpoint, body: route.plan.body, stream: false, requestId, signal: running.signal },
-            lease,
-          );
-          if (dispatched.kind !== 'json') throw new Error('a deferred request was answered with a stream');
-          result = dispatched;
-          break;
-        } catch (err) {
-          const next = await this.router.next(route, err);
-          if (!next) throw err;
-          route = next;
-        }
+      // Scheduled and sent like live traffic, at batch priority; shutdown ends only the wait for a pod.
+      const served = await this.runner.run(route, { endpoint, stream: false, requestId, signal: running.signal }, { admitSignal: this.stopping.signal });
+      if (served.result.kind !== 'json') {
+        served.result.release();
+        throw new Error('a deferred request was answered with a stream');
       }
-      result.json.model = route.responseModel;
+      result = served.result;
+      result.json.model = served.route.responseModel;
       return { status: 200, body: result.json };
     } catch (err) {
       if (err instanceof AdmissionAborted || this.stopping.signal.aborted) {
