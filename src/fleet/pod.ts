@@ -22,7 +22,10 @@ export class Pod {
   prefilling = 0;
   /** Estimated prompt tokens those prefills must compute (prompt minus the expected prefix-cache hit). */
   prefillTokens = 0;
-  /** When each of those prefills was dispatched (epoch ms), oldest first (Set order is insertion order). */
+  /**
+   * When each of those prefills whose end we observe (streams, embeddings) was dispatched
+   * (performance.now()), oldest first: Set order is insertion order.
+   */
   readonly prefillsSince = new Set<{ readonly at: number }>();
 
   /** Last scrape of the runtime's /metrics (undefined until the first one succeeds). */
@@ -57,7 +60,7 @@ export class Pod {
     return this.runtime && now - this.runtime.at <= maxAgeMs ? this.runtime : undefined;
   }
 
-  /** Epoch ms since which the oldest of our prefills here waits for its first token (undefined: none). */
+  /** performance.now() since which the oldest of our observed prefills here waits (undefined: none). */
   oldestPrefillAt(): number | undefined {
     for (const p of this.prefillsSince) return p.at;
     return undefined;

@@ -18,6 +18,7 @@ function candidates(list: Pod[], uncached: number[] = [], promptTokens = 1000): 
     index,
     matchedTokens: promptTokens - (uncached[index] ?? promptTokens),
     uncachedTokens: uncached[index] ?? promptTokens,
+    budgetTokens: uncached[index] ?? promptTokens,
     load: loadScore(pod, 0, 3_000),
     inFlight: pod.inFlight,
   }));

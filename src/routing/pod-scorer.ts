@@ -40,8 +40,14 @@ export interface Candidate {
   index: number;
   /** Prompt tokens this pod is expected to find in its prefix cache. */
   matchedTokens: number;
-  /** Prompt tokens it would have to compute. */
+  /** Prompt tokens it would have to compute if the table is right (what prefix-load scores). */
   uncachedTokens: number;
+  /**
+   * Prompt tokens its prefill budget counts for this request: the match discounted by the share of
+   * matches the runtimes recently confirmed. Not used for scoring: the discount is pool-wide, so it says
+   * nothing about which pod evicted, and scoring with it would only weaken affinity everywhere.
+   */
+  budgetTokens: number;
   /** loadScore() of the pod. */
   load: number;
   /** Requests on the pod (ours + foreign). */

@@ -11,7 +11,7 @@
  *    request only after one of ours there finished (in-flight below its value at the scrape), until a
  *    scrape shows the pressure gone;
  * 4. prefill stall: the oldest of our requests still before its first token on the pod was sent less
- *    than prefillStallMs ago. The runtime works through prefills in arrival order, so a new request
+ *    than prefillStallMs ago (streams and embeddings: the prefills whose end we observe; monotonic clock). The runtime works through prefills in arrival order, so a new request
  *    would wait behind that one anyway; and when it is late, the pod has more work than our estimate
  *    (below) says — prefixes it evicted and must recompute, other clients, long steps. This rule needs
  *    no estimate: it reads our own clock.
@@ -46,7 +46,7 @@ export function refusal(pod: Pod, uncachedTokens: number, limits: AdmissionLimit
     if (rt.kvUsage >= limits.kvHighWatermark) return 'kv-cache';
   }
   const oldest = pod.oldestPrefillAt();
-  if (oldest !== undefined && limits.prefillStallMs > 0 && now - oldest > limits.prefillStallMs) return 'prefill-stall';
+  if (oldest !== undefined && limits.prefillStallMs > 0 && performance.now() - oldest > limits.prefillStallMs) return 'prefill-stall';
   if (pod.prefilling > 0 && pod.prefillTokens + uncachedTokens > limits.prefillBudgetTokens) return 'prefill';
   return undefined;
 }

@@ -56,9 +56,15 @@ describe('PoolScheduler (admission per pool)', () => {
     assert.equal(lease.pod.inFlight, 1);
     assert.equal(lease.pod.prefilling, 1);
     assert.equal(lease.pod.prefillTokens, 400);
+    assert.equal(lease.pod.prefillsSince.size, 1);
     lease.firstToken();
     assert.equal(lease.pod.prefilling, 0);
     assert.equal(lease.pod.prefillTokens, 0);
+    assert.equal(lease.pod.prefillsSince.size, 0);
+    const cut = await s.admit(ticket({ promptTokens: 400 }));
+    cut.release(); // ended before its first token (client gone, upstream failure)
+    assert.equal(cut.pod.prefillsSince.size, 0);
+    assert.equal(cut.pod.prefillTokens, 0);
     lease.release();
     lease.release(); // idempotent
     assert.equal(lease.pod.inFlight, 0);
@@ -192,18 +198,19 @@ describe('PoolScheduler (admission per pool)', () => {
     await tick();
     assert.deepEqual(order, ['queued'], 'the queued request took the slot the retry freed');
     await assert.rejects(second.retry(), NoRetryTarget);
+    assert.equal(second.pod.prefillsSince.size, 0, "a retried lease leaves its pod's pending prefills");
     (await queued).release();
+    assert.equal(first.pod.prefillsSince.size, 0);
   });
 
-  it('sends nothing new to a pod whose oldest prefill is overdue, whatever the estimate says', async (t) => {
-    t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+  it('sends nothing new to a pod whose oldest prefill is overdue, whatever the estimate says', async () => {
     const pods = makePods(2);
-    const s = scheduler(pods, { prefillStallMs: 500, prefillBudgetTokens: 100_000 }, 'round-robin');
+    const s = scheduler(pods, { prefillStallMs: 40, prefillBudgetTokens: 100_000 }, 'round-robin');
     const slow = await s.admit(ticket({ promptTokens: 100 }));
     const other = await s.admit(ticket({ promptTokens: 100 }));
     assert.notEqual(slow.pod, other.pod);
     other.firstToken();
-    t.mock.timers.tick(501);
+    await new Promise((r) => setTimeout(r, 60));
     // The estimate (100 tokens pending) would admit more on slow.pod; its clock says it is behind.
     const next = [await s.admit(ticket({ promptTokens: 10 })), await s.admit(ticket({ promptTokens: 10 }))];
     assert.ok(next.every((l) => l.pod === other.pod), 'new requests avoid the stalled pod');
@@ -218,6 +225,11 @@ describe('PoolScheduler (admission per pool)', () => {
     assert.deepEqual(order, []);
     slow.firstToken();
     assert.equal((await waiting).pod, slow.pod);
+    // A non-streamed generation's prefill end is only estimated: it never marks its pod stalled.
+    const pending = slow.pod.prefillsSince.size;
+    const json = await s.admit(ticket({ promptTokens: 10, prefillEnd: 'estimate' }));
+    assert.equal(json.pod, slow.pod);
+    assert.equal(json.pod.prefillsSince.size, pending);
   });
 
   it('gives a half-open pod a single trial request at a time', async () => {
@@ -298,6 +310,27 @@ describe('PoolScheduler (admission per pool)', () => {
     const lease = await s.admit(ticket({ promptTokens: 1000, prefix: prompt(61) }));
     lease.release();
     assert.equal(s.hitRatio, before);
+  });
+
+  it('scores pods by the raw table match even when the budget discounts it', async () => {
+    const pods = makePods(2);
+    const s = scheduler(pods, { prefillBudgetTokens: 100_000 }, 'prefix-load');
+    const settings = { blockChars: 64, maxBlocks: 256 };
+    const history = [{ role: 'user', content: 'H'.repeat(4000) }];
+    const first = await s.admit(ticket({ promptTokens: 1000, prefix: prefixKey('chat.completions', { messages: history }, settings) }));
+    first.firstToken();
+    first.release();
+    for (let i = 0; i < 200; i++) s.observeCacheHit(1000, 0); // the pods keep evicting
+    assert.ok(s.hitRatio < 0.15, `ratio ${s.hitRatio}`);
+    // The holder is busier by ~700 prompt tokens: less than the ~1000-token prefix saves (×3), more than
+    // the discounted saving would be.
+    const holder = first.pod;
+    holder.prefilling++;
+    holder.prefillTokens += 700;
+    const next = [...history, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'and then?' }];
+    const second = await s.admit(ticket({ promptTokens: 1010, prefix: prefixKey('chat.completions', { messages: next }, settings) }));
+    assert.equal(second.pod, holder, 'the conversation goes back to the pod that was sent its prefix');
+    assert.ok(second.uncachedTokens > 800, `while its budget counts most of the prompt: ${second.uncachedTokens}`);
   });
 
   it('sizes its prefix-affinity table to the pods\' KV caches', () => {

@@ -78,8 +78,8 @@ export class Lease {
   private prefillDone = false;
   private prefillTimer?: NodeJS.Timeout;
   readonly grantedAt = performance.now();
-  /** This request's entry in the pod's pending prefills (epoch ms: admission compares it to Date.now()). */
-  private readonly pending = { at: Date.now() };
+  /** This request's entry in the pod's pending prefills (admission's prefill-stall rule). */
+  private readonly pending = { at: performance.now() };
 
   constructor(
     private readonly scheduler: PoolScheduler,
@@ -95,7 +95,9 @@ export class Lease {
     readonly tried: ReadonlySet<Pod>,
     readonly waitedMs: number,
   ) {
-    pod.prefillsSince.add(this.pending);
+    // Only prefills whose end we observe: a non-streamed generation's end is our own estimate, and a
+    // stall judged from it would be made up.
+    if (ticket.prefillEnd !== 'estimate') pod.prefillsSince.add(this.pending);
   }
 
   /** The first output reached us: the pod's prefill for this request is over. Idempotent. */
@@ -444,9 +446,10 @@ export class PoolScheduler {
       let blocks = 0;
       for (const m of matches) if (m.pod === pod) blocks = m.blocks;
       const matchedTokens = blocksToTokens(ticket.prefix, blocks, ticket.promptTokens);
-      const uncachedTokens = Math.max(1, ticket.promptTokens - Math.round(matchedTokens * hitRatio));
-      if (refusal(pod, uncachedTokens, this.settings, now) !== undefined) continue;
-      candidates.push({ pod, index: i, matchedTokens, uncachedTokens, load: loadScore(pod, now, this.settings.staleAfterMs), inFlight });
+      const uncachedTokens = Math.max(1, ticket.promptTokens - matchedTokens);
+      const budgetTokens = Math.max(1, ticket.promptTokens - Math.round(matchedTokens * hitRatio));
+      if (refusal(pod, budgetTokens, this.settings, now) !== undefined) continue;
+      candidates.push({ pod, index: i, matchedTokens, uncachedTokens, budgetTokens, load: loadScore(pod, now, this.settings.staleAfterMs), inFlight });
     }
     const chosen = this.policy.choose(candidates, { podCount, totalInFlight });
     if (!chosen) return undefined;
@@ -455,11 +458,11 @@ export class PoolScheduler {
     if (ticket.prefix.totalChars > 0 && ticket.promptTokens > 0) this.charsPerToken += 0.01 * (ticket.prefix.totalChars / ticket.promptTokens - this.charsPerToken);
     pod.inFlight++;
     pod.prefilling++;
-    pod.prefillTokens += chosen.uncachedTokens;
+    pod.prefillTokens += chosen.budgetTokens;
     if (ticket.prefix.hashes.length > 0) this.affinity.record(ticket.prefix.hashes, pod);
-    const lease = new Lease(this, pod, ticket, chosen.uncachedTokens, chosen.matchedTokens, attempt, exclude, waitedMs);
+    const lease = new Lease(this, pod, ticket, chosen.budgetTokens, chosen.matchedTokens, attempt, exclude, waitedMs);
     if (ticket.prefillEnd === 'estimate') {
-      lease.estimatePrefill(Math.min(10_000, Math.max(5, this.msPerToken * (chosen.uncachedTokens + TTFT_FIXED_TOKENS))));
+      lease.estimatePrefill(Math.min(10_000, Math.max(5, this.msPerToken * (chosen.budgetTokens + TTFT_FIXED_TOKENS))));
     }
     this.countAdmission();
     this.observer.admitted?.(this.name, ticket.cls, waitedMs);
