@@ -201,7 +201,7 @@ export function renderSection(results: BenchResults, plots: string[]): string {
       'a prefill step is not preemptible and lasts up to ~0.5 s with 8k tokens on this profile, so B\'s requests wait for the step in progress and share the next one. ' +
       `Measured: ${tenantLines.join('; ')}. ` +
       'While the pool has room (the lower rates: two thirds to about four fifths busy) B\'s tail moves by less than a fifth. At the highest rate the pool is past saturation — A alone offers more prefill than the pods can do, its backlog waits in the gateway (A\'s TTFT of seconds) and its conversations lose their cached prefixes to the growing number of running sequences: B is still served first (its p50 stays a small fraction of A\'s), but every pod is busy with A\'s prefill steps whenever B arrives, so B waits about one step for a pod and its largest first turns share their step. The 1.3× target is out of reach there without keeping GPU capacity idle for light tenants (not built; docs/architecture.md, "Limits of this design"). ' +
-      'B\'s p99 is the 1–2 largest of ~100–150 requests and moves by tens of percent between identical runs at that rate.',
+      'B\'s p99 is the 1–2 largest of ~100–150 requests and swings widely between identical runs past saturation (several-fold).',
   );
   lines.push('');
   lines.push('### Cost of prefix affinity on the hot path');
