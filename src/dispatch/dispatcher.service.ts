@@ -12,6 +12,7 @@ import type { CatalogModel } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { FleetService } from '../fleet/fleet.service.js';
 import type { Pod } from '../fleet/pod.js';
+import type { Usage } from '../inference/usage.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/runtime-adapter.js';
 import { VllmAdapter } from '../runtimes/vllm.adapter.js';
@@ -34,10 +35,9 @@ interface Opened {
   adapter: RuntimeAdapter;
   /**
    * Frees the pod's admission slot; call when the response is finished (idempotent), with the runtime's
-   * usage.prompt_tokens_details.cached_tokens when it reported one (the scheduler learns the real
-   * prefix-cache hit from it).
+   * usage when it reported one (the scheduler learns the real prefix-cache hit from its cached_tokens).
    */
-  release(cachedTokens?: number): void;
+  release(usage?: Usage): void;
 }
 
 export interface JsonResult extends Opened {
@@ -77,7 +77,7 @@ export class DispatcherService {
       const pod = lease.pod;
       const current = lease;
       try {
-        const result = await this.attempt(pod, adapter, req, payload, (cachedTokens) => current.release(cachedTokens));
+        const result = await this.attempt(pod, adapter, req, payload, (usage) => current.release(usage?.prompt_tokens_details?.cached_tokens));
         current.firstToken();
         this.fleet.reportSuccess(pod);
         return result;
@@ -113,7 +113,7 @@ export class DispatcherService {
     adapter: RuntimeAdapter,
     req: DispatchRequest,
     payload: string,
-    release: (cachedTokens?: number) => void,
+    release: (usage?: Usage) => void,
   ): Promise<JsonResult | StreamResult> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': req.requestId };
     if (req.simFault && req.model.runtime === 'sim') headers['x-sim-fault'] = req.simFault;

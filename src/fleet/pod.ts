@@ -23,10 +23,10 @@ export class Pod {
   /** Estimated prompt tokens those prefills must compute (prompt minus the expected prefix-cache hit). */
   prefillTokens = 0;
   /**
-   * When each of those prefills whose end we observe (streams, embeddings) was dispatched
-   * (performance.now()), oldest first: Set order is insertion order.
+   * Those prefills whose end we observe (streams, embeddings), oldest first (Set order is insertion
+   * order), with when each was granted (performance.now()).
    */
-  readonly prefillsSince = new Set<{ readonly at: number }>();
+  readonly prefillsSince = new Set<{ readonly grantedAt: number }>();
 
   /** Last scrape of the runtime's /metrics (undefined until the first one succeeds). */
   runtime?: RuntimeSnapshot;
@@ -62,7 +62,7 @@ export class Pod {
 
   /** performance.now() since which the oldest of our observed prefills here waits (undefined: none). */
   oldestPrefillAt(): number | undefined {
-    for (const p of this.prefillsSince) return p.at;
+    for (const p of this.prefillsSince) return p.grantedAt;
     return undefined;
   }
 

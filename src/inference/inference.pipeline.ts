@@ -56,7 +56,7 @@ export class InferencePipeline {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    let release: ((cachedTokens?: number) => void) | undefined;
+    let release: ((usage?: Usage) => void) | undefined;
     this.lifecycle.begin();
     try {
       // 0. edge: draining replicas take no new work
@@ -173,7 +173,7 @@ export class InferencePipeline {
       // with it so the pod stops generating; after a complete response this does nothing.
       abort.abort();
       // (the runtime's prefix-cache hit teaches the scheduler how far to trust its affinity table)
-      release?.(record.usage?.prompt_tokens_details?.cached_tokens);
+      release?.(record.usage);
       this.lifecycle.end();
       // 10. finalize: settle the quota with the real usage, metrics, access log
       this.finalizer.finish(record);

@@ -11,10 +11,10 @@
  *    request only after one of ours there finished (in-flight below its value at the scrape), until a
  *    scrape shows the pressure gone;
  * 4. prefill stall: the oldest of our requests still before its first token on the pod was sent less
- *    than prefillStallMs ago (streams and embeddings: the prefills whose end we observe; monotonic clock). The runtime works through prefills in arrival order, so a new request
- *    would wait behind that one anyway; and when it is late, the pod has more work than our estimate
- *    (below) says — prefixes it evicted and must recompute, other clients, long steps. This rule needs
- *    no estimate: it reads our own clock.
+ *    than prefillStallMs ago (streams and embeddings: the prefills whose end we observe; monotonic
+ *    clock). The runtime works through prefills in arrival order, so a new request would wait behind
+ *    that one anyway; and when it is late, the pod has more work than our estimate (below) says —
+ *    prefixes it evicted and must recompute, other clients, long steps. This rule needs no estimate.
  * 5. prefill budget: the prompt tokens our requests still have to prefill on the pod (estimated: prompt
  *    minus the expected prefix-cache hit), plus this request's, stay within prefillBudgetTokens — unless
  *    nothing is prefilling there, so any single prompt fits.
@@ -35,8 +35,8 @@ export interface AdmissionLimits {
 
 export type Refusal = 'unavailable' | 'trial' | 'concurrency' | 'runtime-queue' | 'kv-cache' | 'prefill-stall' | 'prefill';
 
-/** Why `pod` cannot start a request with `uncachedTokens` to prefill now; undefined when it can. */
-export function refusal(pod: Pod, uncachedTokens: number, limits: AdmissionLimits, now: number): Refusal | undefined {
+/** Why `pod` cannot start a request whose prefill its budget counts as `budgetTokens` now; undefined when it can. */
+export function refusal(pod: Pod, budgetTokens: number, limits: AdmissionLimits, now: number): Refusal | undefined {
   if (!pod.isAvailable(now)) return 'unavailable';
   if (pod.breaker.state(now) === 'half-open' && pod.inFlight > 0) return 'trial';
   if (pod.inFlight + pod.foreignLoad(now, limits.staleAfterMs) >= limits.maxInFlightPerPod) return 'concurrency';
@@ -47,6 +47,6 @@ export function refusal(pod: Pod, uncachedTokens: number, limits: AdmissionLimit
   }
   const oldest = pod.oldestPrefillAt();
   if (oldest !== undefined && limits.prefillStallMs > 0 && performance.now() - oldest > limits.prefillStallMs) return 'prefill-stall';
-  if (pod.prefilling > 0 && pod.prefillTokens + uncachedTokens > limits.prefillBudgetTokens) return 'prefill';
+  if (pod.prefilling > 0 && pod.prefillTokens + budgetTokens > limits.prefillBudgetTokens) return 'prefill';
   return undefined;
 }

@@ -161,7 +161,7 @@ export class DeferredWorkService implements BeforeApplicationShutdown {
       if (err instanceof ApiError && err.status < 500 && err.status !== 429) return { status: err.status, body: err.toBody() as unknown as Record<string, unknown> };
       throw err;
     } finally {
-      result?.release((result.json.usage as Usage | undefined)?.prompt_tokens_details?.cached_tokens);
+      result?.release(result.json.usage as Usage | undefined);
     }
   }
 

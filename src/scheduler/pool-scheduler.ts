@@ -78,8 +78,6 @@ export class Lease {
   private prefillDone = false;
   private prefillTimer?: NodeJS.Timeout;
   readonly grantedAt = performance.now();
-  /** This request's entry in the pod's pending prefills (admission's prefill-stall rule). */
-  private readonly pending = { at: performance.now() };
 
   constructor(
     private readonly scheduler: PoolScheduler,
@@ -97,7 +95,7 @@ export class Lease {
   ) {
     // Only prefills whose end we observe: a non-streamed generation's end is our own estimate, and a
     // stall judged from it would be made up.
-    if (ticket.prefillEnd !== 'estimate') pod.prefillsSince.add(this.pending);
+    if (ticket.prefillEnd !== 'estimate') pod.prefillsSince.add(this);
   }
 
   /** The first output reached us: the pod's prefill for this request is over. Idempotent. */
@@ -143,7 +141,7 @@ export class Lease {
     clearTimeout(this.prefillTimer);
     this.pod.prefilling--;
     this.pod.prefillTokens -= this.uncachedTokens;
-    this.pod.prefillsSince.delete(this.pending);
+    this.pod.prefillsSince.delete(this);
     if (observed && this.ticket.prefillEnd === 'first-byte') this.scheduler.observeTtft(performance.now() - this.grantedAt, this.uncachedTokens);
   }
 }
