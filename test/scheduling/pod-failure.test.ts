@@ -49,9 +49,20 @@ describe('a pod killed under load', () => {
       }
     };
     const killer = (async () => {
-      await sleep(killAt - Date.now());
+      // Six requests held 0.9 s by their pod right before the kill: spread over the three pods by load,
+      // some are on the pod that dies before their first byte, whatever the clients' timing. (Held
+      // less than the scheduler's 1 s prefill-stall limit, so the live pods keep taking traffic.)
+      await sleep(killAt - Date.now() - 200);
+      const held = Array.from({ length: 6 }, (_, i) => {
+        const startedAt = Date.now();
+        return chatStream(gw, gw.apiKey, { model, messages: [{ role: 'user', content: `held ${i}` }], max_tokens: 30, ignore_eos: true }, { simFault: 'delay-ms=900' }).then(
+          (reply) => results.push({ ...reply, startedAt }),
+        );
+      });
+      await sleep(200);
       pods[0].child.kill('SIGKILL');
       killed = true;
+      await Promise.all(held);
     })();
     await Promise.all([...Array.from({ length: 6 }, (_, c) => client(c)), killer]);
     assert.ok(killed);
