@@ -6,8 +6,9 @@ import { AdminGuard } from './admin/admin.guard.js';
 import { ApiKeysController } from './admin/api-keys.controller.js';
 import { AuditLogController } from './admin/audit-log.controller.js';
 import { OrganizationsController } from './admin/organizations.controller.js';
-import { ApiKeyHasher } from './auth/api-key.hasher.js';
-import { AuthInvalidationBus } from './auth/auth-invalidation.bus.js';
+import { ApiKeyHasher } from './tenancy/api-key.hasher.js';
+import { TenancyEvents } from './tenancy/tenancy-events.js';
+import { PrincipalInvalidation } from './auth/principal-invalidation.js';
 import { InvalidationBus } from './redis/invalidation.bus.js';
 import { AuthMetrics } from './auth/auth.metrics.js';
 import { AuthService } from './auth/auth.service.js';
@@ -29,7 +30,7 @@ import { FleetService } from './fleet/fleet.service.js';
 import { InferenceController } from './inference/inference.controller.js';
 import { InferencePipeline } from './inference/inference.pipeline.js';
 import { RequestFinalizer } from './inference/request-finalizer.js';
-import { HealthController } from './observability/health.controller.js';
+import { HealthController } from './health/health.controller.js';
 import { LOGGER } from './observability/logger.js';
 import { MetricsService } from './observability/metrics.service.js';
 import { RedisService } from './redis/redis.service.js';
@@ -81,7 +82,8 @@ export class AppModule {
         CredentialRepository,
         { provide: PrincipalCache, useFactory: (c: AppConfig) => new PrincipalCache(c.auth), inject: [APP_CONFIG] },
         InvalidationBus,
-        AuthInvalidationBus,
+        TenancyEvents,
+        PrincipalInvalidation,
         KeyUsageRecorder,
         AuthMetrics,
         AuthService,

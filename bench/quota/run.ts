@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { pino } from 'pino';
-import type { Principal, Tier } from '../../src/auth/principal.js';
+import type { Principal, Tier } from '../../src/tenancy/principal.js';
 import type { CatalogModel } from '../../src/catalog/catalog.types.js';
 import type { AppConfig } from '../../src/config/config.js';
 import { MetricsService } from '../../src/observability/metrics.service.js';

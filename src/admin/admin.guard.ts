@@ -7,7 +7,7 @@ import { type CanActivate, type ExecutionContext, Injectable, createParamDecorat
 import type { FastifyRequest } from 'fastify';
 import { AuthService } from '../auth/auth.service.js';
 import { IpThrottleService } from '../edge/ip-throttle.service.js';
-import type { Scope } from '../auth/principal.js';
+import type { Scope } from '../tenancy/principal.js';
 import type { Actor } from '../tenancy/actor.js';
 
 const ADMIN_SCOPES: readonly Scope[] = ['org_admin', 'platform_admin'];

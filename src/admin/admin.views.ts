@@ -4,8 +4,8 @@
  */
 import { applyDecorators } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiProperty, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { Principal } from '../auth/principal.js';
-import { SCOPES, TIERS } from '../auth/principal.js';
+import type { Principal } from '../tenancy/principal.js';
+import { SCOPES, TIERS } from '../tenancy/principal.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { isPlatformAdmin } from '../tenancy/actor.js';
 import { TIER_POLICIES } from '../tenancy/tiers.js';

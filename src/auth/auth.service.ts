@@ -9,18 +9,18 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
-import { ApiKeyHasher } from './api-key.hasher.js';
-import { API_KEY_FORMAT, displayPrefix } from './api-key.secret.js';
+import { ApiKeyHasher } from '../tenancy/api-key.hasher.js';
+import { API_KEY_FORMAT, displayPrefix } from '../tenancy/api-key.secret.js';
 import { AuthMetrics, type AuthRejection } from './auth.metrics.js';
 import { CredentialRepository, type StoredCredential } from './credential.repository.js';
 import { KeyUsageRecorder } from './key-usage.recorder.js';
-import { type Principal, type Scope, effectiveAllowList } from './principal.js';
+import { type Principal, type Scope, effectiveAllowList } from '../tenancy/principal.js';
 import { type Credential, PrincipalCache } from './principal.cache.js';
 
 /** Concurrent cache-miss queries per replica (the Prisma pool holds 10 connections). */
 const MAX_CONCURRENT_LOOKUPS = 4;
 
-export type { Principal } from './principal.js';
+export type { Principal } from '../tenancy/principal.js';
 
 export function toCredential(stored: StoredCredential | null): Credential {
   if (!stored) return { status: 'unknown' };

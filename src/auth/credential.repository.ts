@@ -4,7 +4,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Scope, Tier } from './principal.js';
+import type { Scope, Tier } from '../tenancy/principal.js';
 
 export interface StoredCredential {
   keyId: string;

@@ -2,7 +2,7 @@
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
-import { type Principal, type Scope, canUseModel } from './principal.js';
+import { type Principal, type Scope, canUseModel } from '../tenancy/principal.js';
 
 /** Scopes accepted on the /v1 model endpoints. */
 export const INFERENCE: readonly Scope[] = ['inference'];

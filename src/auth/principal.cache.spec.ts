@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Principal } from './principal.js';
+import type { Principal } from '../tenancy/principal.js';
 import { type Credential, DEGRADED_MAX_AGE_MS, PrincipalCache } from './principal.cache.js';
 
 function principal(keyId: string, orgId: string): Principal {

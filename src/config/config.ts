@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { API_KEY_FORMAT } from '../auth/api-key.secret.js';
+import { API_KEY_FORMAT } from '../tenancy/api-key.secret.js';
 import { TOKENIZER_IDS } from '../prompt/tokenizer.js';
-import { TIERS, type Tier } from '../auth/principal.js';
+import { TIERS, type Tier } from '../tenancy/principal.js';
 import { DEFAULT_TIER_LIMITS, LIMIT_FIELDS, type Limits } from '../quota/limits.js';
 
 export type RuntimeKind = 'sim' | 'vllm' | 'trtllm';

@@ -3,7 +3,7 @@ import { Controller, Get, HttpCode, Param, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AuthService } from '../auth/auth.service.js';
 import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
-import { canUseModel } from '../auth/principal.js';
+import { canUseModel } from '../tenancy/principal.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import { IpThrottleService } from '../edge/ip-throttle.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';

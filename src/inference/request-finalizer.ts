@@ -5,7 +5,7 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../tenancy/principal.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import type { ApiError } from '../errors/api-error.js';
 import { LOGGER } from '../observability/logger.js';

@@ -5,7 +5,7 @@
  */
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Tier } from '../auth/principal.js';
+import type { Tier } from '../tenancy/principal.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { LOGGER } from '../observability/logger.js';
 import { InvalidationBus } from '../redis/invalidation.bus.js';

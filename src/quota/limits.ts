@@ -3,7 +3,7 @@
  * built-ins below); a policy row can override any field at the org, key or org×model level. Key and
  * org×model scopes have no limits unless a policy sets them.
  */
-import type { Tier } from '../auth/principal.js';
+import type { Tier } from '../tenancy/principal.js';
 
 export interface Limits {
   /** Requests per minute. null = no limit. */

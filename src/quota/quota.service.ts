@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../tenancy/principal.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { ApiError } from '../errors/api-error.js';

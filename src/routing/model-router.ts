@@ -19,7 +19,7 @@
  * the prompt's prefix hashes (computed once, reused by fallbacks).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { canUseModel, type Principal, type Tier } from '../auth/principal.js';
+import { canUseModel, type Principal, type Tier } from '../tenancy/principal.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig, type PriorityClass } from '../config/config.js';

@@ -12,7 +12,7 @@
  * Tiers are not strict classes on purpose: strict priority by tier starves every lower tier for as long
  * as one higher-tier tenant floods (docs/architecture.md, "Scheduling").
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../tenancy/principal.js';
 import type { PriorityClass } from '../config/config.js';
 import { TIER_POLICIES } from '../tenancy/tiers.js';
 

@@ -3,7 +3,7 @@
  * (its own organization only). Anything outside an org admin's organization is reported as not found,
  * so ids of other tenants cannot be probed.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from './principal.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { type AuditEntry, SYSTEM_ORG_ID } from './tenancy.types.js';

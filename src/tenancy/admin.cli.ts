@@ -9,7 +9,7 @@
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { ApiKeyHasher } from '../auth/api-key.hasher.js';
+import { ApiKeyHasher } from './api-key.hasher.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { ApiKeyRepository } from './api-key.repository.js';

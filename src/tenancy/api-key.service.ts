@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { ApiKeyHasher } from '../auth/api-key.hasher.js';
-import { displayPrefix, generateApiKey } from '../auth/api-key.secret.js';
-import { AuthInvalidationBus } from '../auth/auth-invalidation.bus.js';
+import { ApiKeyHasher } from './api-key.hasher.js';
+import { displayPrefix, generateApiKey } from './api-key.secret.js';
+import { TenancyEvents } from './tenancy-events.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -52,7 +52,7 @@ export class ApiKeyService {
     private readonly orgs: OrganizationRepository,
     private readonly hasher: ApiKeyHasher,
     private readonly catalog: CatalogService,
-    private readonly invalidation: AuthInvalidationBus,
+    private readonly invalidation: TenancyEvents,
   ) {}
 
   async create(actor: Actor, orgId: string, input: CreateApiKey): Promise<CreatedApiKey> {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AuthInvalidationBus } from '../auth/auth-invalidation.bus.js';
+import { TenancyEvents } from './tenancy-events.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { ApiError } from '../errors/api-error.js';
@@ -35,7 +35,7 @@ export class OrganizationService {
   constructor(
     private readonly orgs: OrganizationRepository,
     private readonly catalog: CatalogService,
-    private readonly invalidation: AuthInvalidationBus,
+    private readonly invalidation: TenancyEvents,
   ) {}
 
   async create(actor: Actor, input: CreateOrganization): Promise<OrganizationRecord> {

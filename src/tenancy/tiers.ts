@@ -2,7 +2,7 @@
  * What a tier means to the scheduler: its `priority` (higher is served first under contention). The
  * default limits of each tier belong to the quota stage (src/quota/limits.ts, config `tiers`).
  */
-import type { Tier } from '../auth/principal.js';
+import type { Tier } from './principal.js';
 
 export interface TierPolicy {
   /** Higher is served first under contention; the fair-share weight is 2^priority. */

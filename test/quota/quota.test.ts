@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { Principal, Tier } from '../../src/auth/principal.js';
+import type { Principal, Tier } from '../../src/tenancy/principal.js';
 import type { CatalogModel } from '../../src/catalog/catalog.types.js';
 import type { AppConfig } from '../../src/config/config.js';
 import { ApiError } from '../../src/errors/api-error.js';

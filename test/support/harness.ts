@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
-import type { Scope, Tier } from '../../src/auth/principal.js';
+import type { Scope, Tier } from '../../src/tenancy/principal.js';
 import { loadConfig, parseCatalogue, type CatalogueConfig } from '../../src/config/config.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { generateApiKey } from '../../src/auth/api-key.secret.js';
+import { generateApiKey } from '../../src/tenancy/api-key.secret.js';
 import { type TenancyGateway, bootTenancyGateway, chatBody, createTenant } from './support.js';
 
 const lines: string[] = [];

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { generateApiKey } from '../../src/auth/api-key.secret.js';
+import { generateApiKey } from '../../src/tenancy/api-key.secret.js';
 import { CredentialRepository } from '../../src/auth/credential.repository.js';
 import { KeyUsageRecorder } from '../../src/auth/key-usage.recorder.js';
 import { SYSTEM_ACTOR } from '../../src/tenancy/actor.js';

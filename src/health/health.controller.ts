@@ -5,7 +5,7 @@ import { PrismaService } from '../database/prisma.service.js';
 import { RedisService } from '../redis/redis.service.js';
 import { FleetService } from '../fleet/fleet.service.js';
 import { LifecycleService } from '../edge/lifecycle.service.js';
-import { MetricsService } from './metrics.service.js';
+import { MetricsService } from '../observability/metrics.service.js';
 
 type Check = { status: 'ok' | 'fail'; detail?: string };
 const CHECK_TIMEOUT_MS = 1_000;
