@@ -72,15 +72,10 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
   });
   registerInferenceRoutes(fastify, app.get(InferencePipeline));
 
-  await app.get(PrismaService).ping().catch((err) => {
-    throw new Error(`PostgreSQL is not reachable at SWITCHYARD_DATABASE_URL: ${err.message}`);
-  });
-  await app.get(RedisService).connect().catch((err) => {
-    throw new Error(`Redis is not reachable at SWITCHYARD_REDIS_URL: ${err.message}`);
-  });
+  // Start-up hooks in module order: PostgreSQL and Redis reachable, catalogue seeded and loaded,
+  // tokenizers warm; then the bootstrap hooks (first admin key, limit policies, invalidation bus).
+  await app.init();
   const catalog = app.get(CatalogService);
-  await catalog.init(config.catalogue);
-  app.get(PromptService).warm(catalog.listModels());
   await app.get(FleetService).start(catalog.listPools());
   // Fleet control loop: runtime metrics and active health every second (stopped at shutdown); then the
   // BullMQ workers that feed deferred work into the scheduler (closed first at shutdown).

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const tiers = Object.fromEntries((Object.keys(DEFAULT_TIER_LIMITS) as Tier[]).map((t) => [t, HUGE])) as Record<Tier, Limits>;
   const config = { redisUrl: process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379', quota: { tiers, leaseMs: 60_000, failMode: { rate: 'open', spend: 'closed' } } } as AppConfig;
   const redis = new RedisService(config);
-  await redis.connect();
+  await redis.onModuleInit();
   const policies = new LimitPolicyService(null as unknown as LimitPolicyRepository, { listen: () => undefined } as unknown as InvalidationBus, config, logger);
   const quota = new QuotaService(new QuotaStore(redis), policies, new MetricsService(), { append: async () => undefined } as unknown as AuditLogRepository, config, logger);
   const principal: Principal = { orgId: `bench-${randomUUID()}`, keyId: `k-${randomUUID()}`, keyPrefix: 'sk-sy-bench', tier: 'standard', scopes: new Set(['inference']), allowedModels: null };

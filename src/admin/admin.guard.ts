@@ -6,7 +6,6 @@
 import { type CanActivate, type ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AuthService } from '../auth/auth.service.js';
-import { IpThrottleService } from '../edge/ip-throttle.service.js';
 import type { Scope } from '../tenancy/principal.js';
 import type { Actor } from '../tenancy/actor.js';
 
@@ -15,15 +14,10 @@ const actors = new WeakMap<object, Actor>();
 
 @Injectable()
 export class AdminGuard implements CanActivate {
-  constructor(
-    private readonly auth: AuthService,
-    private readonly ipThrottle: IpThrottleService,
-  ) {}
+  constructor(private readonly auth: AuthService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
-    // Tighter per-IP limit than /v1: admin keys are the ones worth guessing.
-    await this.ipThrottle.check('admin', req.ip);
     const principal = await this.auth.authenticate(req.headers.authorization, ADMIN_SCOPES);
     const userAgent = req.headers['user-agent'];
     actors.set(req, { principal, ip: req.ip, userAgent: userAgent?.slice(0, 300), requestId: req.id });

@@ -5,6 +5,7 @@ import type { Actor } from '../tenancy/actor.js';
 import { ApiKeyService } from '../tenancy/api-key.service.js';
 import { CreateApiKeyDto, DEFAULT_PAGE_SIZE, ListApiKeysQueryDto, RotateApiKeyDto } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
+import { AdminThrottlerGuard } from './admin-throttler.guard.js';
 import { AdminValidationPipe } from './admin-validation.pipe.js';
 import { AdminErrorResponses, ApiKeyListView, ApiKeyView, CreatedApiKeyView, RotatedApiKeyView, apiKeyView, listView } from './admin.views.js';
 
@@ -12,7 +13,7 @@ import { AdminErrorResponses, ApiKeyListView, ApiKeyView, CreatedApiKeyView, Rot
 @ApiBearerAuth()
 @AdminErrorResponses()
 @Controller('admin/v1/organizations/:orgId/keys')
-@UseGuards(AdminGuard)
+@UseGuards(AdminThrottlerGuard, AdminGuard)
 @UsePipes(AdminValidationPipe)
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeyService) {}

@@ -5,6 +5,7 @@ import type { Actor } from '../tenancy/actor.js';
 import { AuditLogService } from '../tenancy/audit-log.service.js';
 import { AuditLogQueryDto, DEFAULT_PAGE_SIZE } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
+import { AdminThrottlerGuard } from './admin-throttler.guard.js';
 import { AdminValidationPipe } from './admin-validation.pipe.js';
 import { AdminErrorResponses, AuditLogListView, PrincipalView, auditEntryView, listView, principalView } from './admin.views.js';
 
@@ -12,7 +13,7 @@ import { AdminErrorResponses, AuditLogListView, PrincipalView, auditEntryView, l
 @ApiBearerAuth()
 @AdminErrorResponses()
 @Controller('admin/v1')
-@UseGuards(AdminGuard)
+@UseGuards(AdminThrottlerGuard, AdminGuard)
 @UsePipes(AdminValidationPipe)
 export class AuditLogController {
   constructor(private readonly audit: AuditLogService) {}

@@ -12,6 +12,7 @@ import { ApiKeyService } from '../tenancy/api-key.service.js';
 import { OrganizationService } from '../tenancy/organization.service.js';
 import { LimitsDto } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
+import { AdminThrottlerGuard } from './admin-throttler.guard.js';
 import { AdminValidationPipe } from './admin-validation.pipe.js';
 import { AdminErrorResponses, LimitsView, limitsView } from './admin.views.js';
 
@@ -32,7 +33,7 @@ function toOverride(dto: LimitsDto): LimitOverride {
 @ApiBearerAuth()
 @AdminErrorResponses()
 @Controller('admin/v1/organizations/:orgId')
-@UseGuards(AdminGuard)
+@UseGuards(AdminThrottlerGuard, AdminGuard)
 @UsePipes(AdminValidationPipe)
 export class LimitsController {
   constructor(

@@ -5,6 +5,7 @@ import type { Actor } from '../tenancy/actor.js';
 import { OrganizationService } from '../tenancy/organization.service.js';
 import { CreateOrganizationDto, DEFAULT_PAGE_SIZE, ListQueryDto, UpdateOrganizationDto } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
+import { AdminThrottlerGuard } from './admin-throttler.guard.js';
 import { AdminValidationPipe } from './admin-validation.pipe.js';
 import {
   AdminErrorResponses,
@@ -20,7 +21,7 @@ import {
 @ApiBearerAuth()
 @AdminErrorResponses()
 @Controller('admin/v1/organizations')
-@UseGuards(AdminGuard)
+@UseGuards(AdminThrottlerGuard, AdminGuard)
 @UsePipes(AdminValidationPipe)
 export class OrganizationsController {
   constructor(private readonly orgs: OrganizationService) {}

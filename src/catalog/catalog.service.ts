@@ -2,20 +2,28 @@
  * The model catalogue in memory: name or alias → model. Loaded at boot (after seeding from config);
  * the hot path never queries the database for it.
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
-import type { CatalogueConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig, type CatalogueConfig } from '../config/config.js';
 import { CatalogRepository } from './catalog.repository.js';
 import type { CatalogModel, CatalogPool } from './catalog.types.js';
 
 @Injectable()
-export class CatalogService {
+export class CatalogService implements OnModuleInit {
   private byName = new Map<string, CatalogModel>();
   private models: CatalogModel[] = [];
   private pools: CatalogPool[] = [];
 
-  constructor(private readonly repository: CatalogRepository) {}
+  constructor(
+    private readonly repository: CatalogRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Seeds the configured catalogue into PostgreSQL and loads it (after the database module is up). */
+  onModuleInit(): Promise<void> {
+    return this.init(this.config.catalogue);
+  }
 
   async init(catalogue: CatalogueConfig): Promise<void> {
     await this.repository.seed(catalogue);

@@ -1,14 +1,12 @@
 /**
- * Per-client-IP protection before authentication, so a flood (of bad keys, say) is stopped at the edge
- * and never reaches the key cache's database fallback. Shared across replicas through Redis; if Redis
- * is unreachable the edge throttle steps aside (the quota stage applies its own policy).
+ * /v1's per-client-IP protection before authentication (an explicit pipeline step, no guard), so a
+ * flood of bad keys is stopped at the edge and never reaches the key cache's database fallback. The
+ * admin API has the same limit as a ThrottlerGuard (admin/admin-throttler.guard.ts) on the same storage.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
-import { LOGGER } from '../observability/logger.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
@@ -20,23 +18,15 @@ export class IpThrottleService {
     private readonly storage: RedisThrottlerStorage,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Throws 429 when `ip` is over the per-minute limit of `name` ('v1' or 'admin'). */
-  async check(name: 'v1' | 'admin', ip: string): Promise<void> {
-    const limit = name === 'v1' ? this.config.edge.ipRequestsPerMinute : this.config.edge.adminIpRequestsPerMinute;
+  /** Throws 429 when `ip` is over /v1's per-minute limit. */
+  async check(ip: string): Promise<void> {
+    const limit = this.config.edge.ipRequestsPerMinute;
     if (limit === 0) return;
-    let record;
-    try {
-      record = await this.storage.increment(ip, MINUTE_MS, limit, MINUTE_MS, name);
-    } catch (err) {
-      this.metrics.quotaErrors.inc({ stage: 'ip_throttle' });
-      this.logger.warn({ err }, 'ip throttle unavailable; skipping');
-      return;
-    }
+    const record = await this.storage.increment(ip, MINUTE_MS, limit, MINUTE_MS, 'v1');
     if (record.isBlocked) {
-      this.metrics.quotaRejections.inc({ scope: 'ip', kind: name });
+      this.metrics.quotaRejections.inc({ scope: 'ip', kind: 'v1' });
       const seconds = Math.max(1, record.timeToBlockExpire);
       throw new ApiError(ErrorCode.RateLimitExceeded, `Too many requests from your address. Please try again in ${seconds}s.`, null, {
         'retry-after': String(seconds),

@@ -1,10 +1,16 @@
 /**
  * @nestjs/throttler storage on Redis, so per-IP limits hold across every replica. One script call per
- * check: a fixed window counter plus a block key once the limit is passed.
+ * check: a fixed window counter plus a block key once the limit is passed. Used by the admin API's
+ * ThrottlerGuard and by /v1's explicit throttle step. If Redis is unreachable the edge throttle steps
+ * aside (counted in switchyard_quota_errors_total{stage="ip_throttle"}): the quota stage applies its
+ * own fail mode.
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { LOGGER } from '../observability/logger.js';
+import { MetricsService } from '../observability/metrics.service.js';
 import { RedisService } from '../redis/redis.service.js';
 
 const SCRIPT = `
@@ -28,7 +34,11 @@ interface ThrottleCommand {
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly redis: Redis & ThrottleCommand;
 
-  constructor(redis: RedisService) {
+  constructor(
+    redis: RedisService,
+    private readonly metrics: MetricsService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
     const client = redis.client as Redis & ThrottleCommand;
     client.defineCommand('throttleHit', { numberOfKeys: 2, lua: SCRIPT });
     this.redis = client;
@@ -37,7 +47,15 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   /** ttl and blockDuration in ms; the record's times in seconds, as @nestjs/throttler expects. */
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string) {
     const base = `throttle:${throttlerName}:${key}`;
-    const [hits, ttlMs, blocked, blockMs] = await this.redis.throttleHit(`${base}:hits`, `${base}:block`, ttl, limit, blockDuration || ttl);
+    let reply: number[];
+    try {
+      reply = await this.redis.throttleHit(`${base}:hits`, `${base}:block`, ttl, limit, blockDuration || ttl);
+    } catch (err) {
+      this.metrics.quotaErrors.inc({ stage: 'ip_throttle' });
+      this.logger.warn({ err }, 'ip throttle unavailable; skipping');
+      return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+    }
+    const [hits, ttlMs, blocked, blockMs] = reply;
     return {
       totalHits: Number(hits),
       timeToExpire: Math.ceil(Math.max(0, Number(ttlMs)) / 1000),

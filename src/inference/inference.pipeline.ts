@@ -64,7 +64,7 @@ export class InferencePipeline {
 
       // 1. auth: Bearer key → principal (in-process cache, no query on a hit); needs the inference scope.
       //    A key not in the cache passes the per-IP throttle (Redis) before it may reach the database.
-      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, () => this.ipThrottle.check('v1', req.ip));
+      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, () => this.ipThrottle.check(req.ip));
       record.principal = principal;
 
       // 2. validate: parse JSON and check it against the OpenAI request schema

@@ -7,7 +7,7 @@
  * in a worker thread (Piscina); smaller ones inline, where a worker round trip would cost more than
  * the work. bench/prompt measures both.
  */
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Piscina } from 'piscina';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
@@ -33,7 +33,7 @@ export interface PromptPlan {
 const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 
 @Injectable()
-export class PromptService implements OnApplicationShutdown {
+export class PromptService implements OnModuleInit, OnApplicationShutdown {
   private readonly pool: Piscina;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
@@ -48,7 +48,12 @@ export class PromptService implements OnApplicationShutdown {
   }
 
   /** Loads every catalogue tokenizer once on the main thread, so no request pays for it. */
-  warm(models: readonly CatalogModel[]): void {
+  /** Loads the configured models' tokenizers at start-up, so no request pays for it. */
+  onModuleInit(): void {
+    this.warm(this.config.catalogue.models);
+  }
+
+  warm(models: readonly Pick<CatalogModel, 'tokenizer'>[]): void {
     for (const id of new Set(models.map((m) => m.tokenizer as TokenizerId))) loadTokenizer(id);
   }
 

@@ -1,10 +1,10 @@
 /** The shared ioredis connection: connected and health-checked at boot. */
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 
 @Injectable()
-export class RedisService implements OnApplicationShutdown {
+export class RedisService implements OnModuleInit, OnApplicationShutdown {
   readonly client: Redis;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -22,9 +22,14 @@ export class RedisService implements OnApplicationShutdown {
     });
   }
 
-  async connect(): Promise<void> {
-    await this.client.connect();
-    await this.ping();
+  /** Connects at start-up; fails it when Redis is unreachable. */
+  async onModuleInit(): Promise<void> {
+    try {
+      await this.client.connect();
+      await this.ping();
+    } catch (err) {
+      throw new Error(`Redis is not reachable at SWITCHYARD_REDIS_URL: ${(err as Error).message}`);
+    }
   }
 
   async ping(): Promise<void> {

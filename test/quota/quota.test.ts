@@ -39,7 +39,7 @@ function memoryPolicies(): LimitPolicyService {
 async function replica(config: AppConfig, policies = memoryPolicies()) {
   const redis = new RedisService(config);
   redisServices.push(redis);
-  await redis.connect().catch(() => undefined);
+  await redis.onModuleInit().catch(() => undefined);
   const metrics = new MetricsService();
   const audit = { append: async () => undefined } as unknown as AuditLogRepository;
   return { quota: new QuotaService(new QuotaStore(redis), policies, metrics, audit, config, logger), metrics, policies };

@@ -1,0 +1,46 @@
+/**
+ * /admin/v1: organizations, keys, limits, audit log. Ordinary Nest guards and DTO pipes run here (not
+ * on /v1): the per-IP throttle (@nestjs/throttler on the shared Redis storage) before AdminGuard's
+ * key check, so a flood of guessed admin keys is cut before it reaches the key cache's database fallback.
+ */
+import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AuthModule } from '../auth/auth.module.js';
+import { CatalogModule } from '../catalog/catalog.module.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { EdgeModule } from '../edge/edge.module.js';
+import { RedisThrottlerStorage } from '../edge/redis-throttler.storage.js';
+import { QuotaModule } from '../quota/quota.module.js';
+import { TenancyModule } from '../tenancy/tenancy.module.js';
+import { AdminGuard } from './admin.guard.js';
+import { AdminThrottlerGuard } from './admin-throttler.guard.js';
+import { ApiKeysController } from './api-keys.controller.js';
+import { AuditLogController } from './audit-log.controller.js';
+import { LimitsController } from './limits.controller.js';
+import { OrganizationsController } from './organizations.controller.js';
+
+const MINUTE_MS = 60_000;
+
+@Module({
+  imports: [
+    AuthModule,
+    TenancyModule,
+    QuotaModule,
+    CatalogModule,
+    ThrottlerModule.forRootAsync({
+      imports: [EdgeModule],
+      inject: [RedisThrottlerStorage, APP_CONFIG],
+      useFactory: (storage: RedisThrottlerStorage, config: AppConfig) => ({
+        throttlers: [{ name: 'admin', ttl: MINUTE_MS, limit: config.edge.adminIpRequestsPerMinute, blockDuration: MINUTE_MS }],
+        storage,
+        // One counter per address for the whole admin API; refusals carry OpenAI's headers, not X-RateLimit-*.
+        generateKey: (_context, tracker) => tracker,
+        setHeaders: false,
+        skipIf: () => config.edge.adminIpRequestsPerMinute === 0,
+      }),
+    }),
+  ],
+  controllers: [OrganizationsController, ApiKeysController, LimitsController, AuditLogController],
+  providers: [AdminThrottlerGuard, AdminGuard],
+})
+export class AdminModule {}

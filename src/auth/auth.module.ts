@@ -1,0 +1,25 @@
+/** Bearer key → principal: HMAC lookup through an in-process cache invalidated by tenancy's events. */
+import { Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { DatabaseModule } from '../database/database.module.js';
+import { TenancyModule } from '../tenancy/tenancy.module.js';
+import { AuthMetrics } from './auth.metrics.js';
+import { AuthService } from './auth.service.js';
+import { CredentialRepository } from './credential.repository.js';
+import { KeyUsageRecorder } from './key-usage.recorder.js';
+import { PrincipalCache } from './principal.cache.js';
+import { PrincipalInvalidation } from './principal-invalidation.js';
+
+@Module({
+  imports: [DatabaseModule, TenancyModule],
+  providers: [
+    { provide: PrincipalCache, useFactory: (c: AppConfig) => new PrincipalCache(c.auth), inject: [APP_CONFIG] },
+    PrincipalInvalidation,
+    CredentialRepository,
+    KeyUsageRecorder,
+    AuthMetrics,
+    AuthService,
+  ],
+  exports: [AuthService],
+})
+export class AuthModule {}

@@ -1,0 +1,16 @@
+/** Rate limits, token quotas, concurrency leases and spend budgets in Redis; limit policies in PostgreSQL. */
+import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { TenancyModule } from '../tenancy/tenancy.module.js';
+import { LimitPolicyRepository } from './limit-policy.repository.js';
+import { LimitPolicyService } from './limit-policy.service.js';
+import { QuotaService } from './quota.service.js';
+import { QuotaStore } from './quota.store.js';
+
+@Module({
+  imports: [DatabaseModule, RedisModule, TenancyModule],
+  providers: [LimitPolicyRepository, LimitPolicyService, QuotaStore, QuotaService],
+  exports: [QuotaService, LimitPolicyService],
+})
+export class QuotaModule {}

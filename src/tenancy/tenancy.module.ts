@@ -1,0 +1,21 @@
+/** Organizations, API keys, their hashes and change events, the audit log, the boot-time first key. */
+import { Module } from '@nestjs/common';
+import { CatalogModule } from '../catalog/catalog.module.js';
+import { DatabaseModule } from '../database/database.module.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { ApiKeyHasher } from './api-key.hasher.js';
+import { ApiKeyRepository } from './api-key.repository.js';
+import { ApiKeyService } from './api-key.service.js';
+import { AuditLogRepository } from './audit-log.repository.js';
+import { AuditLogService } from './audit-log.service.js';
+import { OrganizationRepository } from './organization.repository.js';
+import { OrganizationService } from './organization.service.js';
+import { TenancyBootstrap } from './tenancy.bootstrap.js';
+import { TenancyEvents } from './tenancy-events.js';
+
+@Module({
+  imports: [DatabaseModule, RedisModule, CatalogModule],
+  providers: [ApiKeyHasher, TenancyEvents, OrganizationRepository, ApiKeyRepository, AuditLogRepository, OrganizationService, ApiKeyService, AuditLogService, TenancyBootstrap],
+  exports: [ApiKeyHasher, TenancyEvents, OrganizationService, ApiKeyService, AuditLogService, AuditLogRepository],
+})
+export class TenancyModule {}
