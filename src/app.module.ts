@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
-import { APP_CONFIG, type AppConfig } from './config/config.js';
+import { APP_CONFIG, type AppConfig } from './config/index.js';
 import { AdminGuard } from './admin/admin.guard.js';
 import { ApiKeysController } from './admin/api-keys.controller.js';
 import { AuditLogController } from './admin/audit-log.controller.js';

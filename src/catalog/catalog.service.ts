@@ -5,7 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
-import type { CatalogueConfig } from '../config/config.js';
+import type { CatalogueConfig } from '../config/index.js';
 import { CatalogRepository } from './catalog.repository.js';
 import type { CatalogModel, CatalogPool } from './catalog.types.js';
 
