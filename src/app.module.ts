@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module.js';
 import { BatchModule } from './batch/batch.module.js';
 import { ConfigModule } from './config/config.module.js';
-import type { AppConfig } from './config/config.js';
+import type { AppConfig } from './config/index.js';
 import { OpenAiExceptionFilter } from './edge/openai-exception.filter.js';
 import { HealthModule } from './health/health.module.js';
 import { InferenceModule } from './inference/inference.module.js';

@@ -11,7 +11,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Logger } from 'pino';
 import { setupAdminDocs } from './admin/admin-docs.js';
 import { AppModule } from './app.module.js';
-import type { AppConfig } from './config/config.js';
+import type { AppConfig } from './config/index.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
 import { LifecycleService } from './edge/lifecycle.service.js';

@@ -1,5 +1,5 @@
 /** Process entry: validate config, start the gateway, drain on SIGTERM/SIGINT. */
-import { ConfigError, loadConfig } from './config/config.js';
+import { ConfigError, loadConfig } from './config/index.js';
 import { migrateDeploy } from './database/migrate.js';
 import { startGateway } from './gateway.js';
 

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { AppConfig } from '../../src/config/config.js';
+import type { AppConfig } from '../../src/config/index.js';
 import type { CatalogModel } from '../../src/catalog/catalog.types.js';
 import { PromptService } from '../../src/prompt/prompt.service.js';
 import { loadTokenizer } from '../../src/prompt/tokenizer.js';

@@ -8,13 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { pino } from 'pino';
-import type { Principal, Tier } from '../../src/tenancy/principal.js';
+import type { Principal } from '../../src/tenancy/principal.js';
 import type { CatalogModel } from '../../src/catalog/catalog.types.js';
-import type { AppConfig } from '../../src/config/config.js';
+import { DEFAULT_TIER_LIMITS, type AppConfig, type Limits, type Tier } from '../../src/config/index.js';
 import { MetricsService } from '../../src/observability/metrics.service.js';
 import type { LimitPolicyRepository } from '../../src/quota/limit-policy.repository.js';
 import { LimitPolicyService } from '../../src/quota/limit-policy.service.js';
-import { DEFAULT_TIER_LIMITS, scopeKey, type Limits } from '../../src/quota/limits.js';
+import { scopeKey } from '../../src/quota/limits.js';
 import { QuotaService } from '../../src/quota/quota.service.js';
 import { QuotaStore } from '../../src/quota/quota.store.js';
 import type { InvalidationBus } from '../../src/redis/invalidation.bus.js';

@@ -3,7 +3,7 @@
  * names where vLLM has one (--max-model-len, --max-num-seqs, --max-num-batched-tokens, --seed).
  */
 import { parseArgs } from 'node:util';
-import { TOKENIZER_IDS, type TokenizerId } from '../../src/prompt/tokenizer.js';
+import { TOKENIZER_IDS, type TokenizerId } from '../../src/config/index.js';
 import type { FaultFlags } from './faults.js';
 import { getProfile, type SimProfile } from './profiles.js';
 

@@ -5,7 +5,7 @@
  * profile so a reader can trace them without opening it. Confidence letters: H ≤ 10 %, M ≤ 25 %,
  * L > 25 % expected error.
  */
-import type { TokenizerId } from '../../src/prompt/tokenizer.js';
+import type { TokenizerId } from '../../src/config/index.js';
 
 /** Parameters of the SIM_CALIBRATION §1 step-time model (all in milliseconds). */
 export interface StepCostParams {

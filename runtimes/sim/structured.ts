@@ -4,7 +4,8 @@
  * documents for `response_format`. Arguments are produced by the schema sampler so they validate
  * against the tool's `parameters`.
  */
-import type { ChatTool, TokenizerId } from '../../src/prompt/tokenizer.js';
+import type { TokenizerId } from '../../src/config/index.js';
+import type { ChatTool } from '../../src/prompt/tokenizer.js';
 import type { OutputLimits, OutputPlan, OutputVocabulary, TokenSeq } from './output.js';
 import { createRng, pick, randomHex, type Rng } from './rng.js';
 import { pyJson, sampleFromSchema, type JsonSchema } from './schema-fill.js';

@@ -7,7 +7,7 @@ import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthModule } from '../auth/auth.module.js';
 import { CatalogModule } from '../catalog/catalog.module.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { EdgeModule } from '../edge/edge.module.js';
 import { RedisThrottlerStorage } from '../edge/redis-throttler.storage.js';
 import { QuotaModule } from '../quota/quota.module.js';

@@ -5,11 +5,11 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiProperty, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Principal } from '../tenancy/principal.js';
-import { SCOPES, TIERS } from '../tenancy/principal.js';
+import { SCOPES } from '../tenancy/principal.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
+import { TIERS, type Limits } from '../config/index.js';
 import { isPlatformAdmin } from '../tenancy/actor.js';
 import { TIER_POLICIES } from '../tenancy/tiers.js';
-import type { Limits } from '../quota/limits.js';
 import type { LimitPolicyRecord } from '../quota/limit-policy.repository.js';
 import type { ApiKeyRecord, AuditRecord, OrganizationRecord, Page } from '../tenancy/tenancy.types.js';
 

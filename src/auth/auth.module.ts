@@ -1,6 +1,6 @@
 /** Bearer key → principal: HMAC lookup through an in-process cache invalidated by tenancy's events. */
 import { Module } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { TenancyModule } from '../tenancy/tenancy.module.js';
 import { AuthMetrics } from './auth.metrics.js';

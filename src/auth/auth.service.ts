@@ -7,10 +7,11 @@
  * are cached briefly too. Error messages show at most the key's display prefix.
  */
 import { Injectable } from '@nestjs/common';
+import { API_KEY_FORMAT } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { ApiKeyHasher } from '../tenancy/api-key.hasher.js';
-import { API_KEY_FORMAT, displayPrefix } from '../tenancy/api-key.secret.js';
+import { displayPrefix } from '../tenancy/api-key.secret.js';
 import { AuthMetrics, type AuthRejection } from './auth.metrics.js';
 import { CredentialRepository, type StoredCredential } from './credential.repository.js';
 import { KeyUsageRecorder } from './key-usage.recorder.js';

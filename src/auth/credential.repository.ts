@@ -3,8 +3,9 @@
  * write last-used times in batches. Writes that change what a key may do live in tenancy/.
  */
 import { Injectable } from '@nestjs/common';
+import type { Tier } from '../config/index.js';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Scope, Tier } from '../tenancy/principal.js';
+import type { Scope } from '../tenancy/principal.js';
 
 export interface StoredCredential {
   keyId: string;

@@ -1,7 +1,7 @@
 /** Catalogue rows in PostgreSQL: seeded from config at boot, read once into memory. */
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import type { CatalogueConfig } from '../config/config.js';
+import type { CatalogueConfig } from '../config/index.js';
 import type { CatalogModel, CatalogPool } from './catalog.types.js';
 
 @Injectable()

@@ -5,7 +5,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
-import { APP_CONFIG, type AppConfig, type CatalogueConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig, type CatalogueConfig } from '../config/index.js';
 import { CatalogRepository } from './catalog.repository.js';
 import type { CatalogModel, CatalogPool } from './catalog.types.js';
 

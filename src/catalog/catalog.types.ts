@@ -1,4 +1,4 @@
-import type { PoolConfig, RuntimeKind } from '../config/config.js';
+import type { PoolConfig, RuntimeKind } from '../config/index.js';
 
 /** A model as the hot path sees it: everything routing, prompt processing and metering need. */
 export interface CatalogModel {

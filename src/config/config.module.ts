@@ -1,6 +1,6 @@
 /** The validated configuration, available to every module (global). */
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from './config.js';
+import { APP_CONFIG, type AppConfig } from './app-config.js';
 
 @Global()
 @Module({})

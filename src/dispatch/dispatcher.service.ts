@@ -9,7 +9,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
 import type { CatalogModel } from '../catalog/catalog.types.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { FleetService } from '../fleet/fleet.service.js';
 import type { Pod } from '../fleet/pod.js';
 import type { Usage } from '../inference/usage.js';

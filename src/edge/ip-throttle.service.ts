@@ -4,7 +4,7 @@
  * admin API has the same limit as a ThrottlerGuard (admin/admin-throttler.guard.ts) on the same storage.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { MetricsService } from '../observability/metrics.service.js';

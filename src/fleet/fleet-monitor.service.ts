@@ -10,7 +10,7 @@
  */
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Agent } from 'undici';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { FleetMetrics } from './fleet.metrics.js';
 import { FleetService } from './fleet.service.js';
 import type { Pod } from './pod.js';

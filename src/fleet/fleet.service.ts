@@ -8,7 +8,7 @@
  */
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool as UndiciPool } from 'undici';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { CatalogPool } from '../catalog/catalog.types.js';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { FleetMetrics } from './fleet.metrics.js';

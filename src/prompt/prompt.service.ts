@@ -9,14 +9,14 @@
  */
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Piscina } from 'piscina';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig, type TokenizerId } from '../config/index.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import type { RequestBody } from '../validation/request-validator.js';
 import { countPromptTokens } from './prompt-counter.js';
-import { loadTokenizer, type TokenizerId } from './tokenizer.js';
+import { loadTokenizer } from './tokenizer.js';
 import type { CountTask } from './prompt.worker.js';
 
 /** What later stages need: quota reserves `promptTokens + maxOutputTokens`; metering compares usage. */

@@ -1,8 +1,9 @@
 /** Worker thread for large prompts: same counting code, off the gateway's event loop. */
+import type { TokenizerId } from '../config/index.js';
 import type { RequestBody } from '../validation/request-validator.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { countPromptTokens } from './prompt-counter.js';
-import { loadTokenizer, type TokenizerId } from './tokenizer.js';
+import { loadTokenizer } from './tokenizer.js';
 
 export interface CountTask {
   tokenizer: TokenizerId;

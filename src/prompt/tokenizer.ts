@@ -14,10 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
-
-export type TokenizerId = 'llama3' | 'qwen3';
-
-export const TOKENIZER_IDS: readonly TokenizerId[] = ['llama3', 'qwen3'];
+import { TOKENIZER_IDS, type TokenizerId } from '../config/index.js';
 
 /** An OpenAI content part; only `text` parts carry prompt text here. */
 export interface ContentPart {

@@ -1,10 +1,11 @@
 /** Limit overrides in PostgreSQL (limit_policies), written with their audit entry in one transaction. */
 import { Injectable } from '@nestjs/common';
+import { LIMIT_FIELDS } from '../config/index.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { LimitPolicy } from '../generated/prisma/client.js';
 import { auditRow } from '../tenancy/audit-log.repository.js';
 import type { AuditEntry } from '../tenancy/tenancy.types.js';
-import { LIMIT_FIELDS, type LimitOverride, type ScopeKind } from './limits.js';
+import type { LimitOverride, ScopeKind } from './limits.js';
 
 export interface LimitPolicyRecord {
   scopeKey: string;

@@ -5,12 +5,11 @@
  */
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Tier } from '../tenancy/principal.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig, type Limits, type Tier } from '../config/index.js';
 import { LOGGER } from '../observability/logger.js';
 import { InvalidationBus } from '../redis/invalidation.bus.js';
 import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry } from '../tenancy/actor.js';
-import { applyOverride, NO_LIMITS, scopeKey, type LimitOverride, type Limits, type ScopeKind } from './limits.js';
+import { applyOverride, NO_LIMITS, scopeKey, type LimitOverride, type ScopeKind } from './limits.js';
 import { LimitPolicyRepository, type LimitPolicyRecord } from './limit-policy.repository.js';
 
 export const LIMITS_CHANNEL = 'switchyard:limits:invalidate';

@@ -1,7 +1,7 @@
 /** The shared ioredis connection: connected and health-checked at boot. */
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 
 @Injectable()
 export class RedisService implements OnModuleInit, OnApplicationShutdown {

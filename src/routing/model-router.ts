@@ -19,10 +19,10 @@
  * the prompt's prefix hashes (computed once, reused by fallbacks).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { canUseModel, type Principal, type Tier } from '../tenancy/principal.js';
+import { canUseModel, type Principal } from '../tenancy/principal.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
-import { APP_CONFIG, type AppConfig, type PriorityClass } from '../config/config.js';
+import { APP_CONFIG, type AppConfig, type PriorityClass, type Tier } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { PromptService, type PromptPlan } from '../prompt/prompt.service.js';

@@ -23,7 +23,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogPool } from '../catalog/catalog.types.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { JsonResult } from '../dispatch/dispatcher.service.js';
 import { RouteRunner } from '../dispatch/route-runner.js';
 import { ApiError } from '../errors/api-error.js';

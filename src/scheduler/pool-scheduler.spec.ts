@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Pool as UndiciPool } from 'undici';
-import type { PriorityClass } from '../config/config.js';
+import type { PriorityClass } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { Pod } from '../fleet/pod.js';
 import { createRoutingPolicy } from '../routing/pod-scorer.js';

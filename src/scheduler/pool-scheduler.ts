@@ -15,7 +15,7 @@
  *   - waited longer than the class's timeout    → 503 model_overloaded
  * A client that disconnects leaves the queue at once (its AbortSignal).
  */
-import type { PriorityClass } from '../config/config.js';
+import type { PriorityClass } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { Pod } from '../fleet/pod.js';

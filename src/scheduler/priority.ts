@@ -13,7 +13,7 @@
  * as one higher-tier tenant floods (docs/architecture.md, "Scheduling").
  */
 import type { Principal } from '../tenancy/principal.js';
-import type { PriorityClass } from '../config/config.js';
+import type { PriorityClass } from '../config/index.js';
 import { TIER_POLICIES } from '../tenancy/tiers.js';
 
 export const PRIORITY_CLASSES: readonly PriorityClass[] = ['interactive', 'flex', 'batch'];

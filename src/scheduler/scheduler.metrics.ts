@@ -1,7 +1,7 @@
 /** Scheduler and routing metrics. Labels are closed sets: pool and model names from the catalogue. */
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { PriorityClass } from '../config/config.js';
+import type { PriorityClass } from '../config/index.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { PoolScheduler, SchedulerObserver, ShedReason } from './pool-scheduler.js';
 import { PRIORITY_CLASSES } from './priority.js';

@@ -5,7 +5,7 @@
  * (Pod.foreignLoad), which every budget counts.
  */
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { FleetMonitor } from '../fleet/fleet-monitor.service.js';

@@ -10,7 +10,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ApiKeyHasher } from './api-key.hasher.js';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig } from '../config/index.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { OrganizationRepository } from './organization.repository.js';
@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   let config;
   try {
     // The CLI needs no model catalogue.
-    config = loadConfig(process.env, { pools: [], models: [] });
+    config = loadConfig(undefined, { pools: [], models: [] });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`switchyard-admin: invalid configuration: ${err.message}\n`);

@@ -1,7 +1,7 @@
 /** The keyed hash under which API keys are stored and looked up: HMAC-SHA256 with the server's pepper. */
 import { createHmac } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 
 @Injectable()
 export class ApiKeyHasher {

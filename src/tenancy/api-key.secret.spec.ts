@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ApiKeyHasher } from './api-key.hasher.js';
-import { API_KEY_FORMAT, displayPrefix, generateApiKey } from './api-key.secret.js';
+import { API_KEY_FORMAT } from '../config/index.js';
+import { displayPrefix, generateApiKey } from './api-key.secret.js';
 import { effectiveAllowList } from './principal.js';
 
 describe('API key secrets', () => {

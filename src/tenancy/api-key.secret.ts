@@ -2,13 +2,12 @@
  * API key secrets: `sk-sy-` + 43 base62 characters (256 random bits). The database holds only
  * HMAC-SHA256(pepper, key) and a display prefix. Authentication looks a key up by that hash alone, so a
  * wrong key costs the same whether or not its first characters match a real key's prefix.
- * (No imports from config: config validates the bootstrap key with API_KEY_FORMAT.)
+ * What the gateway accepts is API_KEY_FORMAT (src/config: it is also the format of the bootstrap-key
+ * setting); generated keys match it.
  */
 import { randomInt } from 'node:crypto';
 
 export const API_KEY_PREFIX = 'sk-sy-';
-/** What the gateway accepts (generated keys are 43 base62 characters; a configured bootstrap key may be base64url). */
-export const API_KEY_FORMAT = /^sk-sy-[A-Za-z0-9_-]{32,128}$/;
 const SECRET_LENGTH = 43;
 const DISPLAY_CHARS = 8;
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';

@@ -1,7 +1,5 @@
 /** Who is calling: the organization and key behind a request, with what the key may do. */
-
-export const TIERS = ['free', 'standard', 'premium', 'enterprise'] as const;
-export type Tier = (typeof TIERS)[number];
+import type { Tier } from '../config/index.js';
 
 /**
  * `inference`: /v1 model endpoints. `files`: files and batches. `org_admin`: the admin API for the key's

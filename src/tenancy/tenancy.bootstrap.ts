@@ -9,7 +9,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import type { Logger } from 'pino';
 import { ApiKeyHasher } from './api-key.hasher.js';
 import { displayPrefix } from './api-key.secret.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { LOGGER } from '../observability/logger.js';
 import { SYSTEM_ACTOR, auditEntry } from './actor.js';
 import { ApiKeyRepository } from './api-key.repository.js';

@@ -1,7 +1,9 @@
 /** Tenancy records as services and controllers see them (repositories map Prisma rows to these). */
-import type { Scope, Tier } from './principal.js';
+import type { Scope } from './principal.js';
+import type { Tier } from '../config/index.js';
 
-export type { Scope, Tier } from './principal.js';
+export type { Scope } from './principal.js';
+export type { Tier } from '../config/index.js';
 export type OrgStatus = 'active' | 'suspended';
 
 /** The platform operators' organization: the only one whose keys may hold `platform_admin`. */

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AppConfig } from '../config/config.js';
+import type { AppConfig } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import openaiRequests from './openai-requests.json' with { type: 'json' };

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
-import { parseCatalogue } from '../../src/config/config.js';
+import { parseCatalogue } from '../../src/config/index.js';
 import { SIM_PROFILE, bootGateway, uniqueSuffix, type TestGateway } from '../support/harness.js';
 import { assertMatchesSchema } from '../support/openai-schema.js';
 

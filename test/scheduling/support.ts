@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
-import { parseCatalogue, type CatalogueConfig } from '../../src/config/config.js';
+import { parseCatalogue, type CatalogueConfig } from '../../src/config/index.js';
 import { bootGateway, type TestGateway } from '../support/harness.js';
 
 export type SimPod = Awaited<ReturnType<typeof spawnSimPod>>;

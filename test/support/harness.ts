@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
-import type { Scope, Tier } from '../../src/tenancy/principal.js';
-import { loadConfig, parseCatalogue, type CatalogueConfig } from '../../src/config/config.js';
+import type { Scope } from '../../src/tenancy/principal.js';
+import { loadConfig, parseCatalogue, type CatalogueConfig, type Tier } from '../../src/config/index.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { SYSTEM_ACTOR } from '../../src/tenancy/actor.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { loadConfig, parseCatalogue } from '../../src/config/config.js';
+import { loadConfig, parseCatalogue } from '../../src/config/index.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { TEST_ADMIN_KEY, TEST_KEY_PEPPER } from '../support/harness.js';

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, DEFAULT_TIER_LIMITS, loadCatalogueFile, loadConfig, parseCatalogue } from './index.js';
+
+const pools = [{ name: 'p', runtime: 'sim', provider: 'local', servedModel: 's', sim: { profile: 'zero' } }];
+const model = { name: 'm', pool: 'p', contextWindow: 1, tokenizer: 'llama3' };
+
+describe('catalogue file', () => {
+  it('rejects catalogues with dangling references', () => {
+    assert.throws(() => parseCatalogue({ pools, models: [{ ...model, pool: 'q' }] }, 'f'), /unknown pool "q"/);
+    assert.throws(() => parseCatalogue({ pools, models: [{ ...model, fallbacks: ['x'] }] }, 'f'), /unknown model "x"/);
+    assert.throws(() => parseCatalogue({ pools, models: [{ ...model, contextWindow: 0 }] }, 'f'), /contextWindow/);
+    assert.throws(() => parseCatalogue({ pools, models: [model, { ...model, name: 'n', aliases: ['m'] }] }, 'f'), /"m" is used twice/);
+  });
+
+  it('accepts only the tokenizer ids the prompt stage can load', () => {
+    assert.equal(parseCatalogue({ pools, models: [{ ...model, tokenizer: 'qwen3' }] }, 'f').models[0]!.tokenizer, 'qwen3');
+    assert.throws(() => parseCatalogue({ pools, models: [{ ...model, tokenizer: 'gpt2' }] }, 'f'), (err: unknown) => err instanceof ConfigError && /tokenizer/.test(err.message));
+  });
+
+  it('overrides tier limits field by field, keeping the built-in defaults for the rest', () => {
+    const catalogue = parseCatalogue({ pools, models: [model], tiers: { free: { rpm: 5, dailySpend: null } } }, 'f');
+    const tiers = loadConfig({ SWITCHYARD_KEY_PEPPER: 'p'.repeat(32) }, catalogue).quota.tiers;
+    assert.deepEqual(tiers.free, { ...DEFAULT_TIER_LIMITS.free, rpm: 5, dailySpend: null });
+    assert.deepEqual(tiers.standard, DEFAULT_TIER_LIMITS.standard);
+    assert.throws(() => parseCatalogue({ pools, models: [model], tiers: { gold: { rpm: 1 } } }, 'f'), /tiers/);
+    assert.throws(() => parseCatalogue({ pools, models: [model], tiers: { free: { rpm: -1 } } }, 'f'), /tiers\/free\/rpm/);
+  });
+
+  it('reads YAML and JSON files, naming the file in errors', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'switchyard-config-'));
+    const yaml = path.join(dir, 'c.yaml');
+    writeFileSync(yaml, 'pools:\n  - { name: p, runtime: sim, provider: local, servedModel: s, sim: { profile: zero } }\nmodels:\n  - { name: m, pool: p, contextWindow: 8, tokenizer: llama3 }\n');
+    assert.equal(loadCatalogueFile(yaml).models[0]!.contextWindow, 8);
+    const json = path.join(dir, 'c.json');
+    writeFileSync(json, '{"pools": [], "models": [');
+    assert.throws(() => loadCatalogueFile(json), (err: unknown) => err instanceof ConfigError && err.message.includes(`"${json}" is not valid JSON`));
+    assert.equal(loadConfig({ SWITCHYARD_KEY_PEPPER: 'p'.repeat(32), SWITCHYARD_CONFIG_FILE: yaml }).catalogue.models[0]!.name, 'm');
+  });
+});

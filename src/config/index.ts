@@ -1,0 +1,18 @@
+/**
+ * Configuration, validated once at boot into one typed object (infrastructure: imports nothing above it).
+ *
+ *   settings.ts    every SWITCHYARD_* environment variable, declared once (setting.ts: the kinds)
+ *   load.ts        loadConfig: settings + catalogue file → AppConfig (app-config.ts)
+ *   catalogue.ts   the catalogue file: pools, models, tokenizer ids, tier overrides
+ *   scheduling.ts  routing and scheduling settings
+ *   tiers.ts       tiers and their default limits
+ */
+export { APP_CONFIG, type AppConfig } from './app-config.js';
+export { loadCatalogueFile, parseCatalogue, TOKENIZER_IDS, type CatalogueConfig, type ModelConfig, type PoolConfig, type RuntimeKind, type TokenizerId } from './catalogue.js';
+export { ConfigError } from './config-error.js';
+export { loadConfig } from './load.js';
+export { ROUTING_POLICIES, type PriorityClass, type RoutingPolicyName, type SchedulingConfig } from './scheduling.js';
+export { SETTING_GROUPS, type Env, type Setting, type SettingGroup } from './setting.js';
+export { renderSettingsTable, withSettingsTable } from './settings-table.js';
+export { API_KEY_FORMAT, LOG_LEVELS, maskSensitive, SETTING_LIST, SETTINGS, type LogLevel, type SettingValues } from './settings.js';
+export { DEFAULT_TIER_LIMITS, LIMIT_FIELDS, tierLimits, TIERS, type LimitField, type Limits, type Tier, type TierLimitOverrides } from './tiers.js';
