@@ -33,7 +33,7 @@ import { SchedulerMetrics } from '../scheduler/scheduler.metrics.js';
 import { SchedulerService } from '../scheduler/scheduler.service.js';
 import { assertSupported } from '../validation/capabilities.js';
 import type { RequestBody } from '../validation/request-validator.js';
-import { prefixKey, type PrefixKey } from './prefix-hash.js';
+import { prefixKey, type PrefixKey } from '../scheduler/placement/prefix-hash.js';
 
 export type FallbackReason = 'pool_unavailable' | 'saturated' | 'upstream_failed';
 

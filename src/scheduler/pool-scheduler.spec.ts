@@ -4,8 +4,8 @@ import type { Pool as UndiciPool } from 'undici';
 import type { PriorityClass } from '../config/config.js';
 import { ApiError } from '../errors/api-error.js';
 import { Pod } from '../fleet/pod.js';
-import { createRoutingPolicy } from '../routing/pod-scorer.js';
-import { EMPTY_PREFIX, prefixKey } from '../routing/prefix-hash.js';
+import { createRoutingPolicy } from './placement/pod-scorer.js';
+import { EMPTY_PREFIX, prefixKey } from './placement/prefix-hash.js';
 import { AdmissionAborted, NoRetryTarget, PoolScheduler, type Lease, type PoolSchedulerSettings, type Ticket } from './pool-scheduler.js';
 
 const SETTINGS: PoolSchedulerSettings = {

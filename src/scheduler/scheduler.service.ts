@@ -10,7 +10,7 @@ import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { FleetMonitor } from '../fleet/fleet-monitor.service.js';
 import { FleetService } from '../fleet/fleet.service.js';
-import { createRoutingPolicy } from '../routing/pod-scorer.js';
+import { createRoutingPolicy } from './placement/pod-scorer.js';
 import { PoolScheduler, type Lease, type Ticket } from './pool-scheduler.js';
 import { SchedulerMetrics } from './scheduler.metrics.js';
 
