@@ -14,6 +14,7 @@ import { AuthService } from './auth/auth.service.js';
 import { CredentialRepository } from './auth/credential.repository.js';
 import { KeyUsageRecorder } from './auth/key-usage.recorder.js';
 import { PrincipalCache } from './auth/principal.cache.js';
+import { DeferredWorkService } from './batch/deferred-work.service.js';
 import { CatalogRepository } from './catalog/catalog.repository.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
@@ -34,7 +35,6 @@ import { LOGGER } from './observability/logger.js';
 import { MetricsService } from './observability/metrics.service.js';
 import { RedisService } from './redis/redis.service.js';
 import { SchedulerMetrics } from './scheduler/scheduler.metrics.js';
-import { DeferredWorkService } from './scheduler/deferred-work.service.js';
 import { SchedulerService } from './scheduler/scheduler.service.js';
 import { ModelRouter } from './routing/model-router.js';
 import { PromptService } from './prompt/prompt.service.js';
@@ -75,6 +75,7 @@ export class AppModule {
         ModelRouter,
         DispatcherService,
         RouteRunner,
+        // batch: BullMQ workers feeding deferred work into the scheduler
         DeferredWorkService,
         // auth: key → principal through an in-process cache invalidated over Redis pub/sub
         ApiKeyHasher,
