@@ -15,6 +15,7 @@ import { CredentialRepository } from './auth/credential.repository.js';
 import { KeyUsageRecorder } from './auth/key-usage.recorder.js';
 import { PrincipalCache } from './auth/principal.cache.js';
 import { DeferredWorkService } from './batch/deferred-work.service.js';
+import { CLOCK, systemClock } from './clock/clock.js';
 import { CatalogRepository } from './catalog/catalog.repository.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
@@ -61,6 +62,7 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
+        { provide: CLOCK, useValue: systemClock },
         { provide: APP_FILTER, useClass: OpenAiExceptionFilter },
         PrismaService,
         RedisService,
