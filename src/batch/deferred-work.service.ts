@@ -34,7 +34,7 @@ import { PromptService } from '../prompt/prompt.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { ModelRouter } from '../routing/model-router.js';
 import type { RequestBody } from '../validation/request-validator.js';
-import { AdmissionAborted } from '../scheduler/pool-scheduler.js';
+import { AdmissionAborted } from '../scheduler/index.js';
 
 const PREFIX = 'switchyard';
 

@@ -6,7 +6,11 @@ import { ApiError } from '../errors/api-error.js';
 import { Pod } from '../fleet/pod.js';
 import { createRoutingPolicy } from './placement/pod-scorer.js';
 import { EMPTY_PREFIX, prefixKey } from './placement/prefix-hash.js';
-import { AdmissionAborted, NoRetryTarget, PoolScheduler, type Lease, type PoolSchedulerSettings, type Ticket } from './pool-scheduler.js';
+import { systemClock } from '../clock/clock.js';
+import type { Lease } from './lease.js';
+import { PoolScheduler, type PoolSchedulerSettings } from './pool-scheduler.js';
+import { AdmissionAborted, NoRetryTarget } from './scheduler.errors.js';
+import type { Ticket } from './ticket.js';
 
 const SETTINGS: PoolSchedulerSettings = {
   maxInFlightPerPod: 100,
@@ -30,7 +34,7 @@ function makePods(n: number): Pod[] {
 }
 
 function scheduler(pods: Pod[], settings: Partial<PoolSchedulerSettings> = {}, policy: 'round-robin' | 'least-load' | 'prefix-load' = 'least-load') {
-  return new PoolScheduler('pool', () => pods, createRoutingPolicy(policy, 1.5), { ...SETTINGS, ...settings });
+  return new PoolScheduler('pool', () => pods, createRoutingPolicy(policy, 1.5), { ...SETTINGS, ...settings }, systemClock);
 }
 
 let seq = 0;
