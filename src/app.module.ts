@@ -9,6 +9,7 @@ import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module.js';
 import { BatchModule } from './batch/batch.module.js';
+import { ClockModule } from './clock/clock.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/index.js';
 import { OpenAiExceptionFilter } from './edge/openai-exception.filter.js';
@@ -21,7 +22,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(logger), InferenceModule, AdminModule, BatchModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(logger), ClockModule, InferenceModule, AdminModule, BatchModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: OpenAiExceptionFilter }],
     };
   }

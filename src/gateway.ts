@@ -22,7 +22,7 @@ import { InferencePipeline } from './inference/inference.pipeline.js';
 import { registerInferenceRoutes } from './inference/inference.routes.js';
 import { NestPinoLogger, createLogger } from './observability/logger.js';
 import { RedisService } from './redis/redis.service.js';
-import { DeferredWorkService } from './scheduler/deferred-work.service.js';
+import { DeferredWorkService } from './batch/deferred-work.service.js';
 
 export interface Gateway {
   app: NestFastifyApplication;

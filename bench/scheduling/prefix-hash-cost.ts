@@ -6,8 +6,8 @@
 import type { Pool as UndiciPool } from 'undici';
 import { Pod } from '../../src/fleet/pod.js';
 import { loadTokenizer } from '../../src/prompt/tokenizer.js';
-import { PrefixAffinity } from '../../src/routing/prefix-affinity.js';
-import { prefixKey } from '../../src/routing/prefix-hash.js';
+import { PrefixAffinity } from '../../src/scheduler/placement/prefix-affinity.js';
+import { prefixKey } from '../../src/scheduler/placement/prefix-hash.js';
 import { Rng } from './workload.js';
 
 export interface HashCostRow {

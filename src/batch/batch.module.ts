@@ -4,7 +4,7 @@ import { CatalogModule } from '../catalog/catalog.module.js';
 import { DispatchModule } from '../dispatch/dispatch.module.js';
 import { PromptModule } from '../prompt/prompt.module.js';
 import { RoutingModule } from '../routing/routing.module.js';
-import { DeferredWorkService } from '../scheduler/deferred-work.service.js';
+import { DeferredWorkService } from './deferred-work.service.js';
 
 @Module({ imports: [CatalogModule, PromptModule, RoutingModule, DispatchModule], providers: [DeferredWorkService], exports: [DeferredWorkService] })
 export class BatchModule {}

@@ -16,7 +16,7 @@ import type { Usage } from '../inference/usage.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/runtime-adapter.js';
 import { VllmAdapter } from '../runtimes/vllm.adapter.js';
-import { NoRetryTarget, type Lease } from '../scheduler/pool-scheduler.js';
+import { NoRetryTarget, type Lease } from '../scheduler/index.js';
 import { UpstreamFailure, classifyUpstreamError } from './upstream-failure.js';
 
 export interface DispatchRequest {

@@ -6,8 +6,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { ModelRouter, type Route } from '../routing/model-router.js';
-import type { Lease } from '../scheduler/pool-scheduler.js';
-import { SchedulerService } from '../scheduler/scheduler.service.js';
+import { SchedulerService, type Lease } from '../scheduler/index.js';
 import { DispatcherService, type DispatchRequest, type JsonResult, type StreamResult } from './dispatcher.service.js';
 
 export interface RunHooks {

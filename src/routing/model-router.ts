@@ -27,13 +27,9 @@ import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { PromptService, type PromptPlan } from '../prompt/prompt.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
-import type { Ticket } from '../scheduler/pool-scheduler.js';
-import { priorityClassOf, requestCost, tierWeight } from '../scheduler/priority.js';
-import { SchedulerMetrics } from '../scheduler/scheduler.metrics.js';
-import { SchedulerService } from '../scheduler/scheduler.service.js';
+import { SchedulerMetrics, SchedulerService, prefixKey, priorityClassOf, requestCost, tierWeight, type PrefixKey, type Ticket } from '../scheduler/index.js';
 import { assertSupported } from '../validation/capabilities.js';
 import type { RequestBody } from '../validation/request-validator.js';
-import { prefixKey, type PrefixKey } from './prefix-hash.js';
 
 export type FallbackReason = 'pool_unavailable' | 'saturated' | 'upstream_failed';
 

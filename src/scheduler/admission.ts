@@ -11,10 +11,11 @@
  *    request only after one of ours there finished (in-flight below its value at the scrape), until a
  *    scrape shows the pressure gone;
  * 4. prefill stall: the oldest of our requests still before its first token on the pod was sent less
- *    than prefillStallMs ago (streams and embeddings: the prefills whose end we observe; monotonic
- *    clock). The runtime works through prefills in arrival order, so a new request would wait behind
- *    that one anyway; and when it is late, the pod has more work than our estimate (below) says —
- *    prefixes it evicted and must recompute, other clients, long steps. This rule needs no estimate.
+ *    than prefillStallMs ago (streams and embeddings: the prefills whose end we observe; on the
+ *    scheduler's monotonic clock). The runtime works through prefills in arrival order, so a new
+ *    request would wait behind that one anyway; and when it is late, the pod has more work than our
+ *    estimate (below) says — prefixes it evicted and must recompute, other clients, long steps. This
+ *    rule needs no estimate.
  * 5. prefill budget: the prompt tokens our requests still have to prefill on the pod (estimated: prompt
  *    minus the expected prefix-cache hit), plus this request's, stay within prefillBudgetTokens — unless
  *    nothing is prefilling there, so any single prompt fits.
@@ -35,8 +36,12 @@ export interface AdmissionLimits {
 
 export type Refusal = 'unavailable' | 'trial' | 'concurrency' | 'runtime-queue' | 'kv-cache' | 'prefill-stall' | 'prefill';
 
-/** Why `pod` cannot start a request whose prefill its budget counts as `budgetTokens` now; undefined when it can. */
-export function refusal(pod: Pod, budgetTokens: number, limits: AdmissionLimits, now: number): Refusal | undefined {
+/**
+ * Why `pod` cannot start a request whose prefill its budget counts as `budgetTokens` now; undefined when
+ * it can. `now` is wall-clock time (breakers, scrapes), `monotonicNow` the scheduler clock's monotonic
+ * reading (the grant times of pending prefills).
+ */
+export function refusal(pod: Pod, budgetTokens: number, limits: AdmissionLimits, now: number, monotonicNow: number): Refusal | undefined {
   if (!pod.isAvailable(now)) return 'unavailable';
   if (pod.breaker.state(now) === 'half-open' && pod.inFlight > 0) return 'trial';
   if (pod.inFlight + pod.foreignLoad(now, limits.staleAfterMs) >= limits.maxInFlightPerPod) return 'concurrency';
@@ -46,7 +51,7 @@ export function refusal(pod: Pod, budgetTokens: number, limits: AdmissionLimits,
     if (rt.kvUsage >= limits.kvHighWatermark) return 'kv-cache';
   }
   const oldest = pod.oldestPrefillAt();
-  if (oldest !== undefined && limits.prefillStallMs > 0 && performance.now() - oldest > limits.prefillStallMs) return 'prefill-stall';
+  if (oldest !== undefined && limits.prefillStallMs > 0 && monotonicNow - oldest > limits.prefillStallMs) return 'prefill-stall';
   if (pod.prefilling > 0 && pod.prefillTokens + budgetTokens > limits.prefillBudgetTokens) return 'prefill';
   return undefined;
 }

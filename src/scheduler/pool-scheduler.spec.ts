@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Pool as UndiciPool } from 'undici';
+import { ManualClock } from '../clock/manual-clock.js';
 import type { PriorityClass } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { Pod } from '../fleet/pod.js';
-import { createRoutingPolicy } from '../routing/pod-scorer.js';
-import { EMPTY_PREFIX, prefixKey } from '../routing/prefix-hash.js';
-import { AdmissionAborted, NoRetryTarget, PoolScheduler, type Lease, type PoolSchedulerSettings, type Ticket } from './pool-scheduler.js';
+import { createRoutingPolicy } from './placement/pod-scorer.js';
+import { EMPTY_PREFIX, prefixKey } from './placement/prefix-hash.js';
+import type { Lease } from './lease.js';
+import { PoolScheduler, type PoolSchedulerSettings } from './pool-scheduler.js';
+import { AdmissionAborted, NoRetryTarget } from './scheduler.errors.js';
+import type { Ticket } from './ticket.js';
 
 const SETTINGS: PoolSchedulerSettings = {
   maxInFlightPerPod: 100,
@@ -29,8 +33,11 @@ function makePods(n: number): Pod[] {
   });
 }
 
-function scheduler(pods: Pod[], settings: Partial<PoolSchedulerSettings> = {}, policy: 'round-robin' | 'least-load' | 'prefix-load' = 'least-load') {
-  return new PoolScheduler('pool', () => pods, createRoutingPolicy(policy, 1.5), { ...SETTINGS, ...settings });
+type Policy = 'round-robin' | 'least-load' | 'prefix-load';
+
+/** A scheduler on virtual time: nothing in it moves unless the test advances `clock`. */
+function scheduler(pods: Pod[], settings: Partial<PoolSchedulerSettings> = {}, policy: Policy = 'least-load', clock = new ManualClock()) {
+  return new PoolScheduler('pool', () => pods, createRoutingPolicy(policy, 1.5), { ...SETTINGS, ...settings }, clock);
 }
 
 let seq = 0;
@@ -38,7 +45,22 @@ function ticket(over: Partial<Ticket> = {}): Ticket {
   return { id: `r${seq++}`, flow: 'org-a', weight: 1, cost: 100, cls: 'interactive', promptTokens: 600, prefix: EMPTY_PREFIX, prefillEnd: 'first-byte', ...over };
 }
 
+/** Lets promise continuations run (not a sleep: no time passes on the scheduler's clock). */
 const tick = () => new Promise((r) => setImmediate(r));
+
+/** The outcome of a promise so far, without waiting for it. */
+function outcome<T>(p: Promise<T>): { value?: T; error?: unknown; settled: boolean } {
+  const state: { value?: T; error?: unknown; settled: boolean } = { settled: false };
+  p.then(
+    (value) => Object.assign(state, { value, settled: true }),
+    (error) => Object.assign(state, { error, settled: true }),
+  );
+  return state;
+}
+
+function scrape(pod: Pod, at: number, over: Partial<Parameters<Pod['recordScrape']>[0]> = {}): void {
+  pod.recordScrape({ at, running: 0, waiting: 0, kvUsage: 0, prefixQueries: 0, prefixHits: 0, preemptions: 0, ...over });
+}
 
 /** Admits and records the order in which requests got their lease. */
 function track(s: PoolScheduler, order: string[], t: Ticket, signal?: AbortSignal): Promise<Lease> {
@@ -86,6 +108,27 @@ describe('PoolScheduler (admission per pool)', () => {
     assert.equal(s.queued(), 0);
   });
 
+  it("counts a non-streamed generation's prefill done after the pool's estimated time to first token", async () => {
+    const clock = new ManualClock();
+    const s = scheduler(makePods(1), {}, 'least-load', clock);
+    const json = await s.admit(ticket({ promptTokens: 600, prefillEnd: 'estimate' }));
+    const order: string[] = [];
+    const next = track(s, order, ticket({ id: 'next', promptTokens: 600 }));
+    // No stream has been observed yet: the prior, 0.05 ms per prompt token plus 256 fixed, i.e. 42.8 ms.
+    clock.advance(42);
+    await tick();
+    assert.deepEqual(order, [], '600 + 600 > 1000 while the first is still counted as prefilling');
+    clock.advance(1);
+    await next;
+    assert.deepEqual(order, ['next']);
+    assert.equal(json.pod.prefillTokens, 600, "only the second's prefill is counted now");
+    json.release();
+    const early = await s.admit(ticket({ promptTokens: 10, prefillEnd: 'estimate' }));
+    assert.equal(clock.pendingTimers, 1);
+    early.release();
+    assert.equal(clock.pendingTimers, 0, 'a request finished before its estimate leaves no timer behind');
+  });
+
   it('lets any single prompt through an idle pod, however large', async () => {
     const s = scheduler(makePods(1));
     const lease = await s.admit(ticket({ promptTokens: 50_000 }));
@@ -131,20 +174,36 @@ describe('PoolScheduler (admission per pool)', () => {
     await Promise.allSettled(flood);
   });
 
-  it('sheds at the class deadline with 503 model_overloaded and retry-after', async () => {
-    const s = scheduler(makePods(1), { queueTimeoutMs: { interactive: 50, flex: 50, batch: 0 } });
+  it('sheds at the class deadline with 503 model_overloaded and retry-after, not a moment before', async () => {
+    const clock = new ManualClock();
+    const s = scheduler(makePods(1), { queueTimeoutMs: { interactive: 50, flex: 80, batch: 0 } }, 'least-load', clock);
     const blocker = await s.admit(ticket({ promptTokens: 1000 }));
-    const started = performance.now();
-    await assert.rejects(s.admit(ticket({ promptTokens: 1000 })), (err: unknown) => {
-      assert.ok(err instanceof ApiError);
-      assert.equal(err.status, 503);
-      assert.equal(err.code, 'model_overloaded');
-      assert.ok(Number(err.headers['retry-after']) >= 1);
-      return true;
-    });
-    assert.ok(performance.now() - started >= 45);
-    assert.equal(s.queued(), 0);
+    const interactive = outcome(s.admit(ticket({ promptTokens: 1000 })));
+    const flex = outcome(s.admit(ticket({ promptTokens: 1000, cls: 'flex' })));
+    const batch = outcome(s.admit(ticket({ promptTokens: 1000, cls: 'batch' })));
+    clock.advance(49);
+    await tick();
+    assert.equal(interactive.settled, false, 'still within its 50 ms');
+    clock.advance(1);
+    await tick();
+    const err = interactive.error;
+    assert.ok(err instanceof ApiError, String(err));
+    assert.equal(err.status, 503);
+    assert.equal(err.code, 'model_overloaded');
+    assert.match(err.message, /waited 0 s for capacity/);
+    assert.ok(Number(err.headers['retry-after']) >= 1);
+    assert.equal(s.queued('interactive'), 0);
+    assert.equal(flex.settled, false, 'each class has its own timeout');
+    clock.advance(30);
+    await tick();
+    assert.ok(flex.error instanceof ApiError && flex.error.code === 'model_overloaded');
+    clock.advance(3_600_000);
+    await tick();
+    assert.equal(batch.settled, false, 'batch has no timeout');
+    assert.equal(s.queued(), 1);
     blocker.release();
+    await tick();
+    assert.equal(batch.value?.pod, blocker.pod, 'and is served once the pod frees up');
   });
 
   it('bounds the queue: 503 when the pool queue is full, 429 when one organization holds its share', async () => {
@@ -173,12 +232,21 @@ describe('PoolScheduler (admission per pool)', () => {
     assert.equal(blocker.pod.inFlight, 0, 'the departed request never took a slot');
   });
 
-  it('refuses at once with 503 no_pod_available when no pod is in rotation', async () => {
+  it('refuses at once with 503 no_pod_available when no pod is in rotation, retry-after until the first half-opens', async () => {
+    const clock = new ManualClock();
     const pods = makePods(2);
-    for (const pod of pods) pod.breaker.recordFailure('connect', Date.now());
-    const s = scheduler(pods);
+    pods[0].breaker.recordFailure('connect', clock.wallNow()); // ejected for 2 s (the breaker's first ejection)
+    clock.advance(1_000);
+    pods[1].breaker.recordFailure('connect', clock.wallNow());
+    const s = scheduler(pods, {}, 'least-load', clock);
     assert.equal(s.isDown(), true);
-    await assert.rejects(async () => s.admit(ticket()), (err: unknown) => err instanceof ApiError && err.code === 'no_pod_available' && Number(err.headers['retry-after']) >= 1);
+    const noPod = (retryAfter: string) => (err: unknown) => err instanceof ApiError && err.status === 503 && err.code === 'no_pod_available' && err.headers['retry-after'] === retryAfter;
+    await assert.rejects(s.admit(ticket()), noPod('1'));
+    clock.advance(999);
+    await assert.rejects(s.admit(ticket()), noPod('1'), '1 ms left rounds up to a second');
+    clock.advance(1);
+    assert.equal(s.isDown(), false, 'the first pod is half-open');
+    assert.equal((await s.admit(ticket())).pod, pods[0]);
   });
 
   it('re-admits a failed request on another pod ahead of the queue, and gives up when every pod was tried', async () => {
@@ -204,13 +272,18 @@ describe('PoolScheduler (admission per pool)', () => {
   });
 
   it('sends nothing new to a pod whose oldest prefill is overdue, whatever the estimate says', async () => {
+    const clock = new ManualClock();
     const pods = makePods(2);
-    const s = scheduler(pods, { prefillStallMs: 40, prefillBudgetTokens: 100_000 }, 'round-robin');
+    const s = scheduler(pods, { prefillStallMs: 40, prefillBudgetTokens: 100_000 }, 'round-robin', clock);
     const slow = await s.admit(ticket({ promptTokens: 100 }));
     const other = await s.admit(ticket({ promptTokens: 100 }));
     assert.notEqual(slow.pod, other.pod);
     other.firstToken();
-    await new Promise((r) => setTimeout(r, 60));
+    clock.advance(40);
+    const onTime = await s.admit(ticket({ promptTokens: 10 }));
+    assert.equal(onTime.pod, slow.pod, 'exactly 40 ms is not overdue yet');
+    onTime.release();
+    clock.advance(1);
     // The estimate (100 tokens pending) would admit more on slow.pod; its clock says it is behind.
     const next = [await s.admit(ticket({ promptTokens: 10 })), await s.admit(ticket({ promptTokens: 10 }))];
     assert.ok(next.every((l) => l.pod === other.pod), 'new requests avoid the stalled pod');
@@ -233,38 +306,47 @@ describe('PoolScheduler (admission per pool)', () => {
   });
 
   it('gives a half-open pod a single trial request at a time', async () => {
+    const clock = new ManualClock();
     const pods = makePods(1);
-    const now = Date.now();
-    pods[0].breaker.recordFailure('connect', now - 10_000); // ejected long ago: half-open now
-    const s = scheduler(pods);
+    pods[0].breaker.recordFailure('connect', clock.wallNow()); // ejected for 2 s
+    const s = scheduler(pods, {}, 'least-load', clock);
+    clock.advance(2_000); // half-open now
     const trial = await s.admit(ticket({ promptTokens: 10 }));
     const order: string[] = [];
     const next = track(s, order, ticket({ id: 'next', promptTokens: 10 }));
     await tick();
     assert.deepEqual(order, []);
-    pods[0].breaker.recordSuccess(Date.now());
+    pods[0].breaker.recordSuccess(clock.wallNow());
     trial.release();
     await next;
     assert.deepEqual(order, ['next']);
   });
 
-  it('holds a pod whose runtime queues beyond our prefills or has its KV cache full', async () => {
+  it('holds a pod whose runtime queues beyond our prefills or has its KV cache full, until the scrape is stale', async () => {
+    const clock = new ManualClock();
     const pods = makePods(2);
-    const s = scheduler(pods, {}, 'round-robin');
-    pods[0].recordScrape({ at: Date.now(), running: 30, waiting: 5, kvUsage: 0.5, prefixQueries: 0, prefixHits: 0, preemptions: 0 });
-    pods[1].recordScrape({ at: Date.now(), running: 30, waiting: 0, kvUsage: 0.95, prefixQueries: 0, prefixHits: 0, preemptions: 0 });
+    const s = scheduler(pods, {}, 'round-robin', clock);
+    scrape(pods[0], clock.wallNow(), { running: 30, waiting: 5, kvUsage: 0.5 });
+    scrape(pods[1], clock.wallNow(), { running: 30, waiting: 0, kvUsage: 0.95 });
     assert.equal(s.isSaturated(), true);
-    pods[1].recordScrape({ at: Date.now(), running: 30, waiting: 0, kvUsage: 0.5, prefixQueries: 0, prefixHits: 0, preemptions: 0 });
+    scrape(pods[1], clock.wallNow(), { running: 30, waiting: 0, kvUsage: 0.5 });
     const lease = await s.admit(ticket({ promptTokens: 10 }));
     assert.equal(lease.pod, pods[1]);
+    clock.advance(SETTINGS.staleAfterMs);
+    assert.notEqual((await s.admit(ticket({ promptTokens: 10 }))).pod, pods[0], 'a scrape exactly staleAfterMs old still counts');
+    clock.advance(1);
+    assert.equal((await s.admit(ticket({ promptTokens: 10 }))).pod, pods[0], 'an older one no longer holds the pod');
   });
 
   it('counts other replicas\' requests (scraped minus ours) against the concurrency budget', async () => {
+    const clock = new ManualClock();
     const pods = makePods(1);
-    const s = scheduler(pods, { maxInFlightPerPod: 10 });
-    pods[0].recordScrape({ at: Date.now(), running: 10, waiting: 0, kvUsage: 0.1, prefixQueries: 0, prefixHits: 0, preemptions: 0 });
-    assert.equal(pods[0].foreignLoad(Date.now(), 3_000), 10);
+    const s = scheduler(pods, { maxInFlightPerPod: 10 }, 'least-load', clock);
+    scrape(pods[0], clock.wallNow(), { running: 10, kvUsage: 0.1 });
+    assert.equal(pods[0].foreignLoad(clock.wallNow(), 3_000), 10);
     assert.equal(s.isSaturated(), true);
+    clock.advance(3_001);
+    assert.equal(s.isSaturated(), false, 'a stale scrape says nothing about other replicas');
   });
 
   it('routes a conversation back to the pod that holds its prefix (prefix-load)', async () => {
@@ -338,7 +420,7 @@ describe('PoolScheduler (admission per pool)', () => {
     const s = scheduler(pods, { affinityEntries: 1_000_000, prefixBlockChars: 64 });
     s.refresh(); // no scrape yet: the configured bound stays
     assert.equal(s.affinity.capacity, 1_000_000);
-    for (const pod of pods) pod.recordScrape({ at: Date.now(), running: 0, waiting: 0, kvUsage: 0, prefixQueries: 0, prefixHits: 0, preemptions: 0, kvCapacityTokens: 80_000 });
+    for (const pod of pods) scrape(pod, 0, { kvCapacityTokens: 80_000 });
     s.refresh();
     // 2 × 160k tokens of cache, 64-character blocks at ~4 characters per token = 16 tokens per block.
     assert.equal(s.affinity.capacity, 20_000);

@@ -3,8 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { PriorityClass } from '../config/index.js';
 import { MetricsService } from '../observability/metrics.service.js';
-import type { PoolScheduler, SchedulerObserver, ShedReason } from './pool-scheduler.js';
+import type { PoolScheduler, SchedulerObserver } from './pool-scheduler.js';
 import { PRIORITY_CLASSES } from './priority.js';
+import type { ShedReason } from './scheduler.errors.js';
 
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 

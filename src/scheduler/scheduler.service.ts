@@ -5,14 +5,17 @@
  * (Pod.foreignLoad), which every budget counts.
  */
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { CLOCK, type Clock } from '../clock/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { FleetMonitor } from '../fleet/fleet-monitor.service.js';
 import { FleetService } from '../fleet/fleet.service.js';
-import { createRoutingPolicy } from '../routing/pod-scorer.js';
-import { PoolScheduler, type Lease, type Ticket } from './pool-scheduler.js';
+import type { Lease } from './lease.js';
+import { createRoutingPolicy } from './placement/pod-scorer.js';
+import { PoolScheduler } from './pool-scheduler.js';
 import { SchedulerMetrics } from './scheduler.metrics.js';
+import type { Ticket } from './ticket.js';
 
 @Injectable()
 export class SchedulerService implements OnApplicationShutdown {
@@ -23,6 +26,7 @@ export class SchedulerService implements OnApplicationShutdown {
     private readonly fleet: FleetService,
     monitor: FleetMonitor,
     private readonly metrics: SchedulerMetrics,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
     monitor.onTick(() => this.pumpAll());
     metrics.watch(() => this.pools.values());
@@ -48,6 +52,7 @@ export class SchedulerService implements OnApplicationShutdown {
           affinityEntries: s.prefix.affinityEntriesPerPool,
           prefixBlockChars: s.prefix.blockChars,
         },
+        this.clock,
         this.metrics,
       );
       this.pools.set(name, pool);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Queue, type Job } from 'bullmq';
-import { DeferredWorkService, schedulerQueueName, type DeferredRequest, type DeferredResult } from '../../src/scheduler/deferred-work.service.js';
+import { DeferredWorkService, schedulerQueueName, type DeferredRequest, type DeferredResult } from '../../src/batch/deferred-work.service.js';
 import { uniqueSuffix, type TestGateway } from '../support/harness.js';
 import { assertMatchesSchema } from '../support/openai-schema.js';
 import { SLOW, boot, catalogue, chat, eventually, metric, podMetrics, startPods, type SimPod } from './support.js';

@@ -1,6 +1,6 @@
 /**
- * Deferred work: the scheduler's durable BullMQ queues, one per pool (`switchyard:sched-<pool>`), and
- * the workers that feed their jobs into the same admission scheduler as live traffic, in the lowest
+ * Deferred work: durable BullMQ queues, one per pool (`switchyard:sched-<pool>`), and the workers
+ * that feed their jobs into the same admission scheduler as live traffic, in the lowest
  * class (`batch`): a job starts only when no interactive or flex request is waiting for the pool, so
  * deferred work soaks up idle GPU capacity without adding latency to live traffic.
  *
@@ -19,8 +19,9 @@
  * a side channel, and the Redis round trips would break the hot-path budget. Flex is the in-memory
  * scheduler's `flex` class instead: below interactive, above batch, with a long queue timeout.
  */
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogPool } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
@@ -28,11 +29,12 @@ import type { JsonResult } from '../dispatch/dispatcher.service.js';
 import { RouteRunner } from '../dispatch/route-runner.js';
 import { ApiError } from '../errors/api-error.js';
 import type { Usage } from '../inference/usage.js';
+import { LOGGER } from '../observability/logger.js';
 import { PromptService } from '../prompt/prompt.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { ModelRouter } from '../routing/model-router.js';
 import type { RequestBody } from '../validation/request-validator.js';
-import { AdmissionAborted } from './pool-scheduler.js';
+import { AdmissionAborted } from '../scheduler/index.js';
 
 const PREFIX = 'switchyard';
 
@@ -58,7 +60,7 @@ export function schedulerQueueName(pool: string): string {
 
 @Injectable()
 export class DeferredWorkService implements BeforeApplicationShutdown {
-  private readonly logger = new Logger('deferred-work');
+  private readonly logger: Logger;
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
   /** Aborts admission waits at shutdown, so waiting jobs go back to Redis at once. */
@@ -70,7 +72,10 @@ export class DeferredWorkService implements BeforeApplicationShutdown {
     private readonly prompt: PromptService,
     private readonly router: ModelRouter,
     private readonly runner: RouteRunner,
-  ) {}
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'deferred-work' });
+  }
 
   /** Starts one worker per pool (none when deferredWorkersPerPool is 0). */
   async start(pools: readonly CatalogPool[]): Promise<void> {
@@ -85,7 +90,7 @@ export class DeferredWorkService implements BeforeApplicationShutdown {
         // leaves it stalled, and the next stalled check puts it back (up to 5 times).
         maxStalledCount: 5,
       });
-      worker.on('error', (err) => this.logger.error(`worker ${pool.name}: ${err.message}`));
+      worker.on('error', (err) => this.logger.error({ err, pool: pool.name, queue: worker.name }, 'deferred-work worker error'));
       this.workers.push(worker);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Pool as UndiciPool } from 'undici';
-import { Pod } from '../fleet/pod.js';
+import { Pod } from '../../fleet/pod.js';
 import { createRoutingPolicy, loadScore, type Candidate } from './pod-scorer.js';
 
 function pods(n: number): Pod[] {

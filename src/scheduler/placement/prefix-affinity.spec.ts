@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Pool as UndiciPool } from 'undici';
-import { Pod } from '../fleet/pod.js';
+import { Pod } from '../../fleet/pod.js';
 import { PrefixAffinity } from './prefix-affinity.js';
 
 const pod = (id: string) => new Pod(id, 'p', `http://${id}`, {} as UndiciPool);

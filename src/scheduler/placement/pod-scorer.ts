@@ -20,8 +20,8 @@
  * a few prompt tokens (SIM_CALIBRATION §1: c_kv·context vs k_pf per token) but also slows every other
  * stream on the pod, so it is weighted up to keep inter-token latency even across pods.
  */
-import type { RoutingPolicyName } from '../config/index.js';
-import type { Pod } from '../fleet/pod.js';
+import type { RoutingPolicyName } from '../../config/index.js';
+import type { Pod } from '../../fleet/pod.js';
 
 const DECODE_TOKENS = 32;
 const WAITING_TOKENS = 512;
