@@ -12,7 +12,7 @@ import type { CatalogModel } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { FleetService } from '../fleet/fleet.service.js';
 import type { Pod } from '../fleet/pod.js';
-import type { Usage } from '../inference/usage.js';
+import type { Usage } from '../runtimes/usage.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/runtime-adapter.js';
 import { VllmAdapter } from '../runtimes/vllm.adapter.js';

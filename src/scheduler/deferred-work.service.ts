@@ -27,7 +27,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { JsonResult } from '../dispatch/dispatcher.service.js';
 import { RouteRunner } from '../dispatch/route-runner.js';
 import { ApiError } from '../errors/api-error.js';
-import type { Usage } from '../inference/usage.js';
+import type { Usage } from '../runtimes/usage.js';
 import { PromptService } from '../prompt/prompt.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { ModelRouter } from '../routing/model-router.js';
