@@ -1,8 +1,9 @@
 /**
- * The fleet's control loop: every `scrapeIntervalMs` (1 s), for every pod, GET /metrics (runtime load:
- * running, waiting, KV-cache usage, prefix-cache counters → Pod.runtime, re-exported per pool on our
- * /metrics) and GET /health (active health → the pod's circuit breaker). A pod whose previous probe is
- * still running is skipped for the tick, so a hung pod cannot pile up requests.
+ * The fleet's control loop: every `scrapeIntervalMs` (1 s), for every ready pod, GET its runtime's
+ * load metrics (running, waiting, KV-cache usage, prefix-cache counters → Pod.runtime, re-exported per
+ * pool on our /metrics) and its health path (active health → the pod's circuit breaker). Which paths,
+ * and how to read the metrics, the pod's runtime adapter says. A pod whose previous probe is still
+ * running is skipped for the tick, so a hung pod cannot pile up requests.
  *
  * Probes use their own small connection pool with short timeouts, never the inference connections.
  * After each tick, listeners (the scheduler) run: budgets may have changed, and a half-open pod may take
@@ -12,9 +13,9 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Agent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { FleetMetrics } from './fleet.metrics.js';
+import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
 import { FleetService } from './fleet.service.js';
 import type { Pod } from './pod.js';
-import { parseRuntimeMetrics } from './runtime-metrics.js';
 
 const REFUSED = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|other side closed/;
 
@@ -23,6 +24,8 @@ export class FleetMonitor implements OnApplicationShutdown {
   private readonly logger = new Logger('fleet-monitor');
   private readonly agent: Agent;
   private readonly probing = new Set<Pod>();
+  /** Index into the pod's adapter's metricsSources (advanced when a source answers 404). */
+  private readonly source = new WeakMap<Pod, number>();
   private readonly listeners: Array<() => void> = [];
   private timer?: NodeJS.Timeout;
 
@@ -70,13 +73,20 @@ export class FleetMonitor implements OnApplicationShutdown {
   private async probe(pod: Pod): Promise<void> {
     this.probing.add(pod);
     try {
-      const [metrics, health] = await Promise.allSettled([this.get(pod, '/metrics'), this.get(pod, '/health')]);
+      const adapter = this.fleet.adapterOf(pod);
+      const index = (this.source.get(pod) ?? 0) % adapter.metricsSources.length;
+      const source = adapter.metricsSources[index]!;
+      const [metrics, health] = await Promise.allSettled([this.get(pod, source.path), this.get(pod, adapter.healthPath)]);
       if (pod.state === 'dead') return;
       if (metrics.status === 'fulfilled' && metrics.value.status === 200) {
-        const previous = pod.runtime;
-        pod.recordScrape(parseRuntimeMetrics(metrics.value.text, Date.now()));
-        this.metrics.scraped(pod, previous);
+        this.record(pod, () => source.parse(metrics.value.text, Date.now(), pod.runtime), source.path);
       } else {
+        if (metrics.status === 'fulfilled' && metrics.value.status === 404 && adapter.metricsSources.length > 1) {
+          // This runtime's preferred exporter is off: read the next one from the next tick on.
+          const next = (index + 1) % adapter.metricsSources.length;
+          this.source.set(pod, next);
+          this.logger.log(`pod ${pod.id}: ${source.path} answered 404; reading ${adapter.metricsSources[next]!.path} instead`);
+        }
         this.metrics.scrapeFailed(pod);
       }
       if (health.status === 'fulfilled') this.fleet.reportProbe(pod, health.value.status === 200 ? 'ok' : 'failed');
@@ -84,6 +94,18 @@ export class FleetMonitor implements OnApplicationShutdown {
     } finally {
       this.probing.delete(pod);
     }
+  }
+
+  private record(pod: Pod, parse: () => RuntimeSnapshot, path: string): void {
+    const previous = pod.runtime;
+    try {
+      pod.recordScrape(parse());
+    } catch (err) {
+      this.metrics.scrapeFailed(pod);
+      this.logger.debug(`pod ${pod.id}: unreadable metrics at ${path}: ${(err as Error).message}`);
+      return;
+    }
+    this.metrics.scraped(pod, previous);
   }
 
   private async get(pod: Pod, path: string): Promise<{ status: number; text: string }> {

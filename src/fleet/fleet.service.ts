@@ -10,6 +10,8 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Pool as UndiciPool } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { CatalogPool } from '../catalog/catalog.types.js';
+import { adapterFor } from '../runtimes/adapters.js';
+import type { RuntimeAdapter, RuntimeKind } from '../runtimes/runtime-adapter.js';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { FleetMetrics } from './fleet.metrics.js';
 import type { FailureKind } from './pod-health.js';
@@ -26,6 +28,7 @@ export class FleetService implements OnApplicationShutdown {
   private readonly logger = new Logger('fleet');
   private readonly pods = new Map<string, Pod[]>();
   private readonly processes = new Map<Pod, LocalProcess>();
+  private readonly runtimes = new Map<string, RuntimeKind>();
   private stopping = false;
 
   constructor(
@@ -48,6 +51,11 @@ export class FleetService implements OnApplicationShutdown {
   readyPodCount(): number {
     const now = Date.now();
     return this.allPods().filter((p) => p.isAvailable(now)).length;
+  }
+
+  /** How to talk to the pod's runtime (paths, health, metrics). */
+  adapterOf(pod: Pod): RuntimeAdapter {
+    return adapterFor(this.runtimes.get(pod.pool) ?? 'vllm');
   }
 
   /**
@@ -76,6 +84,7 @@ export class FleetService implements OnApplicationShutdown {
 
   private async startPool(pool: CatalogPool): Promise<void> {
     this.pods.set(pool.name, []);
+    this.runtimes.set(pool.name, pool.runtime);
     if (pool.provider === 'static') {
       (pool.template.endpoints ?? []).forEach((url, i) => {
         const pod = this.addPod(pool.name, `${pool.name}-${i}`, url);

@@ -1,6 +1,6 @@
 import type { Pool as UndiciPool } from 'undici';
 import { CircuitBreaker, DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from './pod-health.js';
-import type { RuntimeSnapshot } from './runtime-metrics.js';
+import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
 
 export type PodState = 'starting' | 'ready' | 'dead';
 
