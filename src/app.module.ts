@@ -25,6 +25,7 @@ import { RedisThrottlerStorage } from './edge/redis-throttler.storage.js';
 import { OpenAiExceptionFilter } from './edge/openai-exception.filter.js';
 import { FleetMonitor } from './fleet/fleet-monitor.service.js';
 import { FleetMetrics } from './fleet/fleet.metrics.js';
+import { fleetProviders } from './fleet/fleet-providers.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { InferenceController } from './inference/inference.controller.js';
 import { InferencePipeline } from './inference/inference.pipeline.js';
@@ -68,6 +69,7 @@ export class AppModule {
         CatalogService,
         // fleet, routing and scheduling: pods and their health, fallback chains, admission, dispatch
         FleetMetrics,
+        fleetProviders,
         FleetService,
         FleetMonitor,
         SchedulerMetrics,
