@@ -9,11 +9,13 @@
  * After each tick, listeners (the scheduler) run: budgets may have changed, and a half-open pod may take
  * a trial request.
  */
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { FleetMetrics } from './fleet.metrics.js';
+import { LOGGER } from '../observability/logger.js';
 import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
+import { FleetMetrics } from './fleet.metrics.js';
 import { FleetService } from './fleet.service.js';
 import type { Pod } from './pod.js';
 
@@ -21,7 +23,7 @@ const REFUSED = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|other side closed/;
 
 @Injectable()
 export class FleetMonitor implements OnApplicationShutdown {
-  private readonly logger = new Logger('fleet-monitor');
+  private readonly logger: Logger;
   private readonly agent: Agent;
   private readonly probing = new Set<Pod>();
   /** Index into the pod's adapter's metricsSources (advanced when a source answers 404). */
@@ -33,7 +35,9 @@ export class FleetMonitor implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly fleet: FleetService,
     private readonly metrics: FleetMetrics,
+    @Inject(LOGGER) logger: Logger,
   ) {
+    this.logger = logger.child({ component: 'fleet' });
     const timeout = config.scheduling.fleet.probeTimeoutMs;
     metrics.watch(() => fleet.allPods(), 3 * config.scheduling.fleet.scrapeIntervalMs);
     this.agent = new Agent({ connections: 2, connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 10_000 });
@@ -65,7 +69,7 @@ export class FleetMonitor implements OnApplicationShutdown {
       try {
         listener();
       } catch (err) {
-        this.logger.error(`tick listener failed: ${(err as Error).stack ?? err}`);
+        this.logger.error({ err }, 'fleet tick listener failed');
       }
     }
   }
@@ -85,7 +89,7 @@ export class FleetMonitor implements OnApplicationShutdown {
           // This runtime's preferred exporter is off: read the next one from the next tick on.
           const next = (index + 1) % adapter.metricsSources.length;
           this.source.set(pod, next);
-          this.logger.log(`pod ${pod.id}: ${source.path} answered 404; reading ${adapter.metricsSources[next]!.path} instead`);
+          this.logger.info({ pool: pod.pool, pod: pod.id, path: source.path, next: adapter.metricsSources[next]!.path }, 'metrics path answered 404; switching');
         }
         this.metrics.scrapeFailed(pod);
       }
@@ -102,7 +106,7 @@ export class FleetMonitor implements OnApplicationShutdown {
       pod.recordScrape(parse());
     } catch (err) {
       this.metrics.scrapeFailed(pod);
-      this.logger.debug(`pod ${pod.id}: unreadable metrics at ${path}: ${(err as Error).message}`);
+      this.logger.debug({ pool: pod.pool, pod: pod.id, path, err: (err as Error).message }, 'unreadable runtime metrics');
       return;
     }
     this.metrics.scraped(pod, previous);
