@@ -1,7 +1,7 @@
 /**
- * Builds and starts a gateway: Fastify edge (request id, body limit, raw body for /v1), then the
- * boot sequence — PostgreSQL and Redis reachable, catalogue seeded and loaded, fleet started — then
- * listen. Used by main.ts and by the end-to-end tests.
+ * Builds and starts a gateway: Fastify edge (request id, body limit, raw body for /v1), then Nest's
+ * start-up hooks in module order (database, Redis, catalogue, tokenizers, fleet; then the bootstrap
+ * hooks), then listen. Used by main.ts and by the end-to-end tests.
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -12,17 +12,10 @@ import type { Logger } from 'pino';
 import { setupAdminDocs } from './admin/admin-docs.js';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/index.js';
-import { CatalogService } from './catalog/catalog.service.js';
-import { PrismaService } from './database/prisma.service.js';
 import { LifecycleService } from './edge/lifecycle.service.js';
-import { FleetMonitor } from './fleet/fleet-monitor.service.js';
-import { FleetService } from './fleet/fleet.service.js';
-import { PromptService } from './prompt/prompt.service.js';
 import { InferencePipeline } from './inference/inference.pipeline.js';
 import { registerInferenceRoutes } from './inference/inference.routes.js';
 import { NestPinoLogger, createLogger } from './observability/logger.js';
-import { RedisService } from './redis/redis.service.js';
-import { DeferredWorkService } from './batch/deferred-work.service.js';
 
 export interface Gateway {
   app: NestFastifyApplication;
@@ -72,15 +65,10 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
   });
   registerInferenceRoutes(fastify, app.get(InferencePipeline));
 
-  // Start-up hooks in module order: PostgreSQL and Redis reachable, catalogue seeded and loaded,
-  // tokenizers warm; then the bootstrap hooks (first admin key, limit policies, invalidation bus).
+  // Start-up is Nest's lifecycle, module by module, dependencies first (docs/architecture.md): PostgreSQL
+  // and Redis reachable, catalogue seeded and loaded, tokenizers warm, the fleet's pods started; then the
+  // bootstrap hooks: first admin key, limit policies, invalidation bus, fleet monitor, BullMQ workers.
   await app.init();
-  const catalog = app.get(CatalogService);
-  await app.get(FleetService).start(catalog.listPools());
-  // Fleet control loop: runtime metrics and active health every second (stopped at shutdown); then the
-  // BullMQ workers that feed deferred work into the scheduler (closed first at shutdown).
-  app.get(FleetMonitor).start();
-  await app.get(DeferredWorkService).start(catalog.listPools());
 
   await app.listen(config.port, config.host);
   const address = fastify.server.address();

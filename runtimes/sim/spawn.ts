@@ -1,6 +1,7 @@
 /**
- * Starts a simulator process and resolves once it listens. Used by the gateway's local fleet
- * provider and by tests. The compiled main.js is resolved next to this file, so it works from dist/.
+ * Starts a simulator process and resolves once it listens. Used by tests and benchmarks; the gateway
+ * never imports it (its local fleet provider runs the simulator as a command). The compiled main.js is
+ * resolved next to this file, so it works from dist/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';

@@ -19,7 +19,7 @@
  * a side channel, and the Redis round trips would break the hot-path budget. Flex is the in-memory
  * scheduler's `flex` class instead: below interactive, above batch, with a long queue timeout.
  */
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { CatalogService } from '../catalog/catalog.service.js';
@@ -28,8 +28,8 @@ import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { JsonResult } from '../dispatch/dispatcher.service.js';
 import { RouteRunner } from '../dispatch/route-runner.js';
 import { ApiError } from '../errors/api-error.js';
-import type { Usage } from '../inference/usage.js';
 import { LOGGER } from '../observability/logger.js';
+import type { Usage } from '../runtimes/usage.js';
 import { PromptService } from '../prompt/prompt.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
 import { ModelRouter } from '../routing/model-router.js';
@@ -59,7 +59,7 @@ export function schedulerQueueName(pool: string): string {
 }
 
 @Injectable()
-export class DeferredWorkService implements BeforeApplicationShutdown {
+export class DeferredWorkService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
@@ -78,6 +78,11 @@ export class DeferredWorkService implements BeforeApplicationShutdown {
   }
 
   /** Starts one worker per pool (none when deferredWorkersPerPool is 0). */
+  /** The workers start once every module is up (closed first at shutdown). */
+  onApplicationBootstrap(): Promise<void> {
+    return this.start(this.catalog.listPools());
+  }
+
   async start(pools: readonly CatalogPool[]): Promise<void> {
     const concurrency = this.config.scheduling.deferredWorkersPerPool;
     if (concurrency === 0) return;

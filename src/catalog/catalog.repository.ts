@@ -16,7 +16,7 @@ export class CatalogRepository {
           runtime: pool.runtime,
           provider: pool.provider,
           servedModel: pool.servedModel,
-          template: { sim: pool.sim ?? null, endpoints: pool.endpoints ?? null },
+          template: { sim: pool.sim ?? null, local: pool.local ? { ...pool.local } : null, endpoints: pool.endpoints ?? null },
           replicas: pool.replicas,
           maxReplicas: Math.max(pool.replicas, 1),
         };

@@ -15,6 +15,20 @@ export type RuntimeKind = 'sim' | 'vllm' | 'trtllm';
 export const TOKENIZER_IDS = ['llama3', 'qwen3'] as const;
 export type TokenizerId = (typeof TOKENIZER_IDS)[number];
 
+/**
+ * The command the local provider runs for each replica. `{port}`, `{host}` and `{model}` (the served
+ * model name) in the arguments and env values are replaced per replica; `{port}` must appear in one
+ * of them. A replica is ready when the runtime's health path answers 200.
+ */
+export interface LocalPodCommand {
+  /** Executable and arguments, e.g. ["vllm", "serve", "Qwen/Qwen3-0.6B", "--port", "{port}"]. */
+  command: string[];
+  /** Extra environment variables (the gateway's environment is inherited). */
+  env?: Record<string, string>;
+  /** How long a replica may take to become healthy (model download and load), default 600 000. */
+  startTimeoutMs?: number;
+}
+
 export interface PoolConfig {
   name: string;
   runtime: RuntimeKind;
@@ -23,7 +37,13 @@ export interface PoolConfig {
   servedModel: string;
   replicas: number;
   /** local provider: simulator profile and extra CLI flags. */
+  /**
+   * local provider: the simulator (runtimes/sim) with this profile and extra CLI flags — shorthand for
+   * `local.command` = node dist/runtimes/sim/main.js --model {model} --profile <profile> --host {host} --port {port} <args>.
+   */
   sim?: { profile: string; args?: string[] };
+  /** local provider: any command that runs one pod (e.g. `vllm serve`); see LocalPodCommand. */
+  local?: LocalPodCommand;
   /** static provider: base URLs of already running pods. */
   endpoints?: string[];
 }
@@ -72,6 +92,16 @@ const catalogueSchema = {
             additionalProperties: false,
             required: ['profile'],
             properties: { profile: { type: 'string' }, args: { type: 'array', items: { type: 'string' } } },
+          local: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['command'],
+            properties: {
+              command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+              env: { type: 'object', additionalProperties: { type: 'string' } },
+              startTimeoutMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000 },
+            },
+          },
           },
           endpoints: { type: 'array', items: { type: 'string', pattern: '^https?://' } },
         },
@@ -131,8 +161,12 @@ export function parseCatalogue(raw: unknown, source: string): CatalogueConfig {
   for (const pool of value.pools) {
     if (pools.has(pool.name)) throw new ConfigError(`${source}: duplicate pool "${pool.name}"`);
     pools.add(pool.name);
-    if (pool.provider === 'local' && pool.runtime === 'sim' && !pool.sim) {
-      throw new ConfigError(`${source}: pool "${pool.name}" (local sim) needs sim.profile`);
+    if (pool.provider === 'local') {
+      if (!pool.sim && !pool.local) throw new ConfigError(`${source}: pool "${pool.name}" (local) needs local.command, or sim.profile to run the simulator`);
+      if (pool.sim && pool.local) throw new ConfigError(`${source}: pool "${pool.name}" has both sim and local.command; give one`);
+      if (pool.local && ![...pool.local.command, ...Object.values(pool.local.env ?? {})].some((v) => v.includes('{port}'))) {
+        throw new ConfigError(`${source}: pool "${pool.name}": local.command or local.env must pass the replica's {port}`);
+      }
     }
     if (pool.provider === 'static' && !pool.endpoints?.length) {
       throw new ConfigError(`${source}: pool "${pool.name}" (static) needs endpoints`);

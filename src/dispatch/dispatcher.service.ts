@@ -12,10 +12,10 @@ import type { CatalogModel } from '../catalog/catalog.types.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { FleetService } from '../fleet/fleet.service.js';
 import type { Pod } from '../fleet/pod.js';
-import type { Usage } from '../inference/usage.js';
+import type { Usage } from '../runtimes/usage.js';
 import { MetricsService } from '../observability/metrics.service.js';
+import { adapterFor } from '../runtimes/adapters.js';
 import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/runtime-adapter.js';
-import { VllmAdapter } from '../runtimes/vllm.adapter.js';
 import { NoRetryTarget, type Lease } from '../scheduler/index.js';
 import { UpstreamFailure, classifyUpstreamError } from './upstream-failure.js';
 
@@ -26,7 +26,7 @@ export interface DispatchRequest {
   stream: boolean;
   requestId: string;
   signal: AbortSignal;
-  /** Fault-injection header, forwarded to simulator pods only. */
+  /** The client's x-sim-fault header; only the simulator's adapter forwards it. */
   simFault?: string;
 }
 
@@ -51,9 +51,6 @@ export interface StreamResult extends Opened {
   rest: AsyncIterator<Buffer>;
 }
 
-const vllm = new VllmAdapter();
-const ADAPTERS: Record<CatalogModel['runtime'], RuntimeAdapter> = { sim: vllm, vllm, trtllm: vllm };
-
 @Injectable()
 export class DispatcherService {
   constructor(
@@ -64,7 +61,7 @@ export class DispatcherService {
 
   /** Sends on `lease.pod`; owns the lease until it returns (then `release` on the result frees it). */
   async dispatch(req: DispatchRequest, lease: Lease): Promise<JsonResult | StreamResult> {
-    const adapter = ADAPTERS[req.model.runtime];
+    const adapter = adapterFor(req.model.runtime);
     let payload: string;
     try {
       payload = JSON.stringify(adapter.upstreamBody(req.endpoint, req.body, req.model.servedModel));
@@ -115,8 +112,7 @@ export class DispatcherService {
     payload: string,
     release: (usage?: Usage) => void,
   ): Promise<JsonResult | StreamResult> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': req.requestId };
-    if (req.simFault && req.model.runtime === 'sim') headers['x-sim-fault'] = req.simFault;
+    const headers = adapter.upstreamHeaders({ requestId: req.requestId, faultInjection: req.simFault });
     let res: Dispatcher.ResponseData;
     try {
       res = await pod.dispatcher.request({ path: adapter.path(req.endpoint), method: 'POST', headers, body: payload, signal: req.signal });

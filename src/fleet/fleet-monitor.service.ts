@@ -1,28 +1,33 @@
 /**
- * The fleet's control loop: every `scrapeIntervalMs` (1 s), for every pod, GET /metrics (runtime load:
- * running, waiting, KV-cache usage, prefix-cache counters → Pod.runtime, re-exported per pool on our
- * /metrics) and GET /health (active health → the pod's circuit breaker). A pod whose previous probe is
- * still running is skipped for the tick, so a hung pod cannot pile up requests.
+ * The fleet's control loop: every `scrapeIntervalMs` (1 s), for every ready pod, GET its runtime's
+ * load metrics (running, waiting, KV-cache usage, prefix-cache counters → Pod.runtime, re-exported per
+ * pool on our /metrics) and its health path (active health → the pod's circuit breaker). Which paths,
+ * and how to read the metrics, the pod's runtime adapter says. A pod whose previous probe is still
+ * running is skipped for the tick, so a hung pod cannot pile up requests.
  *
  * Probes use their own small connection pool with short timeouts, never the inference connections.
  * After each tick, listeners (the scheduler) run: budgets may have changed, and a half-open pod may take
  * a trial request.
  */
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { LOGGER } from '../observability/logger.js';
+import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
 import { FleetMetrics } from './fleet.metrics.js';
 import { FleetService } from './fleet.service.js';
 import type { Pod } from './pod.js';
-import { parseRuntimeMetrics } from './runtime-metrics.js';
 
 const REFUSED = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|other side closed/;
 
 @Injectable()
-export class FleetMonitor implements OnApplicationShutdown {
-  private readonly logger = new Logger('fleet-monitor');
+export class FleetMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger: Logger;
   private readonly agent: Agent;
   private readonly probing = new Set<Pod>();
+  /** Index into the pod's adapter's metricsSources (advanced when a source answers 404). */
+  private readonly source = new WeakMap<Pod, number>();
   private readonly listeners: Array<() => void> = [];
   private timer?: NodeJS.Timeout;
 
@@ -30,13 +35,20 @@ export class FleetMonitor implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly fleet: FleetService,
     private readonly metrics: FleetMetrics,
+    @Inject(LOGGER) logger: Logger,
   ) {
+    this.logger = logger.child({ component: 'fleet' });
     const timeout = config.scheduling.fleet.probeTimeoutMs;
     metrics.watch(() => fleet.allPods(), 3 * config.scheduling.fleet.scrapeIntervalMs);
     this.agent = new Agent({ connections: 2, connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 10_000 });
   }
 
   /** Starts the loop (gateway boot, after the fleet started); the first tick runs at once. */
+  /** The 1 s loop starts once every module is up (stopped at shutdown). */
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.tick(), this.config.scheduling.fleet.scrapeIntervalMs);
@@ -62,7 +74,7 @@ export class FleetMonitor implements OnApplicationShutdown {
       try {
         listener();
       } catch (err) {
-        this.logger.error(`tick listener failed: ${(err as Error).stack ?? err}`);
+        this.logger.error({ err }, 'fleet tick listener failed');
       }
     }
   }
@@ -70,13 +82,20 @@ export class FleetMonitor implements OnApplicationShutdown {
   private async probe(pod: Pod): Promise<void> {
     this.probing.add(pod);
     try {
-      const [metrics, health] = await Promise.allSettled([this.get(pod, '/metrics'), this.get(pod, '/health')]);
+      const adapter = this.fleet.adapterOf(pod);
+      const index = (this.source.get(pod) ?? 0) % adapter.metricsSources.length;
+      const source = adapter.metricsSources[index]!;
+      const [metrics, health] = await Promise.allSettled([this.get(pod, source.path), this.get(pod, adapter.healthPath)]);
       if (pod.state === 'dead') return;
       if (metrics.status === 'fulfilled' && metrics.value.status === 200) {
-        const previous = pod.runtime;
-        pod.recordScrape(parseRuntimeMetrics(metrics.value.text, Date.now()));
-        this.metrics.scraped(pod, previous);
+        this.record(pod, () => source.parse(metrics.value.text, Date.now(), pod.runtime), source.path);
       } else {
+        if (metrics.status === 'fulfilled' && metrics.value.status === 404 && adapter.metricsSources.length > 1) {
+          // This runtime's preferred exporter is off: read the next one from the next tick on.
+          const next = (index + 1) % adapter.metricsSources.length;
+          this.source.set(pod, next);
+          this.logger.info({ pool: pod.pool, pod: pod.id, path: source.path, next: adapter.metricsSources[next]!.path }, 'metrics path answered 404; switching');
+        }
         this.metrics.scrapeFailed(pod);
       }
       if (health.status === 'fulfilled') this.fleet.reportProbe(pod, health.value.status === 200 ? 'ok' : 'failed');
@@ -84,6 +103,18 @@ export class FleetMonitor implements OnApplicationShutdown {
     } finally {
       this.probing.delete(pod);
     }
+  }
+
+  private record(pod: Pod, parse: () => RuntimeSnapshot, path: string): void {
+    const previous = pod.runtime;
+    try {
+      pod.recordScrape(parse());
+    } catch (err) {
+      this.metrics.scrapeFailed(pod);
+      this.logger.debug({ pool: pod.pool, pod: pod.id, path, err: (err as Error).message }, 'unreadable runtime metrics');
+      return;
+    }
+    this.metrics.scraped(pod, previous);
   }
 
   private async get(pod: Pod, path: string): Promise<{ status: number; text: string }> {

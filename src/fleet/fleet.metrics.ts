@@ -1,8 +1,8 @@
 /**
- * The fleet on our /metrics: each pod's runtime load as last scraped (vLLM names re-exported under
- * ours), our own in-flight count and its breaker state, and per-pool sums. Gauges are computed when
- * /metrics is read (no work per request); counters advance on each scrape by the runtime's deltas
- * (a runtime restart resets its counters: the new value is then the delta).
+ * The fleet on our /metrics: each pod's runtime load as last scraped (whatever the runtime calls it —
+ * vllm:*, trtllm_* — under our names), our own in-flight count and its breaker state, and per-pool
+ * sums. Gauges are computed when /metrics is read (no work per request); counters advance on each
+ * scrape by the runtime's deltas (a runtime restart resets its counters: the new value is the delta).
  *
  * `pod` labels are pod ids: bounded by the pools' replica counts, and removed with the pod.
  */
@@ -10,7 +10,7 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { Pod } from './pod.js';
-import type { RuntimeSnapshot } from './runtime-metrics.js';
+import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
 
 const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 

@@ -1,9 +1,10 @@
-/** The pods of every pool (local and static providers), their runtime metrics and health (1 s loop). */
+/** The pods of every pool from its FleetProvider (local, static), their runtime metrics and health (1 s loop). */
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module.js';
 import { FleetMonitor } from './fleet-monitor.service.js';
 import { FleetMetrics } from './fleet.metrics.js';
+import { fleetProviders } from './fleet-providers.js';
 import { FleetService } from './fleet.service.js';
 
-@Module({ imports: [CatalogModule], providers: [FleetMetrics, FleetService, FleetMonitor], exports: [FleetService, FleetMonitor] })
+@Module({ imports: [CatalogModule], providers: [fleetProviders, FleetMetrics, FleetService, FleetMonitor], exports: [FleetService, FleetMonitor] })
 export class FleetModule {}

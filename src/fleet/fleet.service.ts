@@ -1,40 +1,67 @@
 /**
- * The fleet: which runtime pods serve each pool and how busy they are. Providers put pods in and take
- * them out; the picker reads `podsOf(pool)` on every request.
- *
- * Providers here: `local` (spawns runtimes/sim processes on this machine and restarts them if they die,
- * as a Deployment would) and `static` (fixed URLs, e.g. an existing vLLM server). Kubernetes discovery
- * plugs in as another provider.
+ * The fleet: which runtime pods serve each pool and how busy they are. Providers (fleet-provider.ts:
+ * local processes, static URLs) report each pool's pod list; this service turns the reports into Pod
+ * objects with their connection pools and breakers, and is what the rest of the gateway reads —
+ * `podsOf(pool)` on every request, never a provider.
  */
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { Pool as UndiciPool } from 'undici';
+import { CatalogService } from '../catalog/catalog.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import type { CatalogPool } from '../catalog/catalog.types.js';
-import { spawnSimPod } from '../../runtimes/sim/spawn.js';
+import { LOGGER } from '../observability/logger.js';
+import { adapterFor } from '../runtimes/adapters.js';
+import type { RuntimeAdapter, RuntimeKind } from '../runtimes/runtime-adapter.js';
+import { FLEET_PROVIDERS, type FleetPool, type FleetProvider, type PodEndpoint } from './fleet-provider.js';
 import { FleetMetrics } from './fleet.metrics.js';
 import type { FailureKind } from './pod-health.js';
 import { Pod } from './pod.js';
 
-const RESTART_DELAY_MS = 1_000;
-
-interface LocalProcess {
-  stop(): Promise<void>;
-}
-
 @Injectable()
-export class FleetService implements OnApplicationShutdown {
-  private readonly logger = new Logger('fleet');
+export class FleetService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger: Logger;
   private readonly pods = new Map<string, Pod[]>();
-  private readonly processes = new Map<Pod, LocalProcess>();
-  private stopping = false;
+  private readonly runtimes = new Map<string, RuntimeKind>();
+  private readonly providerOf = new Map<string, FleetProvider>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: FleetMetrics,
-  ) {}
+    @Inject(LOGGER) logger: Logger,
+    @Inject(FLEET_PROVIDERS) private readonly providers: readonly FleetProvider[],
+    private readonly catalog: CatalogService,
+  ) {
+    this.logger = logger.child({ component: 'fleet' });
+    for (const provider of providers) provider.onChange((pool, pods) => this.update(pool, pods));
+  }
 
-  async start(pools: readonly CatalogPool[]): Promise<void> {
-    await Promise.all(pools.map((pool) => this.startPool(pool)));
+  /** Starts the catalogue's pools at start-up (after the catalogue module has loaded them). */
+  onModuleInit(): Promise<void> {
+    return this.start(this.catalog.listPools());
+  }
+
+  /** Hands each pool to its provider; resolves when every pool's initial pods are known. */
+  async start(pools: readonly FleetPool[]): Promise<void> {
+    for (const pool of pools) {
+      const provider = this.providers.find((p) => p.kind === pool.provider);
+      if (!provider) throw new Error(`pool ${pool.name}: no fleet provider of kind "${pool.provider}" in this build`);
+      this.pods.set(pool.name, []);
+      this.runtimes.set(pool.name, pool.runtime);
+      this.providerOf.set(pool.name, provider);
+    }
+    await Promise.all(
+      this.providers.map((provider) => {
+        const mine = pools.filter((p) => p.provider === provider.kind);
+        return mine.length > 0 ? provider.start(mine) : undefined;
+      }),
+    );
+  }
+
+  /** Sets a pool's desired replica count; pods come and go through the provider's reports. */
+  scale(pool: string, replicas: number): Promise<void> {
+    const provider = this.providerOf.get(pool);
+    if (!provider) return Promise.reject(new Error(`unknown pool ${pool}`));
+    return provider.scale(pool, replicas);
   }
 
   podsOf(pool: string): readonly Pod[] {
@@ -48,6 +75,11 @@ export class FleetService implements OnApplicationShutdown {
   readyPodCount(): number {
     const now = Date.now();
     return this.allPods().filter((p) => p.isAvailable(now)).length;
+  }
+
+  /** How to talk to the pod's runtime (paths, health, metrics). */
+  adapterOf(pod: Pod): RuntimeAdapter {
+    return adapterFor(this.runtimes.get(pod.pool) ?? 'vllm');
   }
 
   /**
@@ -69,67 +101,67 @@ export class FleetService implements OnApplicationShutdown {
   }
 
   private ejected(pod: Pod, reason: string): void {
-    const ms = pod.breaker.openUntil - Date.now();
     this.metrics.ejections.inc({ pool: pod.pool });
-    this.logger.warn(`pod ${pod.id} ejected for ${ms} ms: ${reason}`);
+    this.logger.warn({ pool: pod.pool, pod: pod.id, reason, ejectedForMs: pod.breaker.openUntil - Date.now() }, 'pod ejected');
   }
 
-  private async startPool(pool: CatalogPool): Promise<void> {
-    this.pods.set(pool.name, []);
-    if (pool.provider === 'static') {
-      (pool.template.endpoints ?? []).forEach((url, i) => {
-        const pod = this.addPod(pool.name, `${pool.name}-${i}`, url);
-        pod.state = 'ready';
-      });
+  /**
+   * A provider's report: the pool's complete pod list. Pods are matched by id (a changed URL is a new
+   * pod); a pod that left the list is closed once its in-flight requests end.
+   */
+  private update(pool: string, endpoints: readonly PodEndpoint[]): void {
+    const current = this.pods.get(pool);
+    if (!current) {
+      this.logger.warn({ pool }, 'pod list reported for a pool the fleet was not given');
       return;
     }
-    await Promise.all(Array.from({ length: pool.replicas }, (_, i) => this.startLocalPod(pool, i)));
+    const reported = new Map(endpoints.map((e) => [e.id, e]));
+    const next: Pod[] = [];
+    for (const pod of current) {
+      const endpoint = reported.get(pod.id);
+      if (!endpoint || endpoint.baseUrl !== pod.baseUrl) {
+        this.remove(pod);
+        continue;
+      }
+      reported.delete(pod.id);
+      if (pod.state !== endpoint.phase) {
+        this.logger.info({ pool, pod: pod.id, from: pod.state, to: endpoint.phase }, 'pod state changed');
+        pod.state = endpoint.phase;
+      }
+      next.push(pod);
+    }
+    for (const endpoint of reported.values()) {
+      const pod = this.create(pool, endpoint);
+      this.logger.info({ pool, pod: pod.id, url: pod.baseUrl, state: pod.state }, 'pod added');
+      next.push(pod);
+    }
+    this.pods.set(pool, next);
   }
 
-  private async startLocalPod(pool: CatalogPool, index: number): Promise<void> {
-    const sim = pool.template.sim;
-    if (!sim) throw new Error(`pool ${pool.name}: local provider needs a sim template`);
-    const handle = await spawnSimPod({ model: pool.servedModel, profile: sim.profile, args: sim.args ?? [] });
-    const pod = this.addPod(pool.name, `${pool.name}-${index}`, handle.baseUrl);
-    this.processes.set(pod, handle);
-    pod.state = 'ready';
-    this.logger.log(`pod ${pod.id} ready at ${pod.baseUrl} (pid ${handle.pid})`);
-    void handle.exited.then((code: number | null) => {
-      this.processes.delete(pod);
-      this.removePod(pod);
-      if (this.stopping) return;
-      this.logger.warn(`pod ${pod.id} exited with code ${code}; restarting in ${RESTART_DELAY_MS} ms`);
-      setTimeout(() => {
-        if (!this.stopping) this.startLocalPod(pool, index).catch((err) => this.logger.error(`restart of ${pod.id} failed: ${err}`));
-      }, RESTART_DELAY_MS).unref();
-    });
-  }
-
-  private addPod(pool: string, id: string, baseUrl: string): Pod {
+  private create(pool: string, endpoint: PodEndpoint): Pod {
     const { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, connectionsPerPod } = this.config.upstream;
-    const dispatcher = new UndiciPool(baseUrl, {
+    const dispatcher = new UndiciPool(endpoint.baseUrl, {
       connections: connectionsPerPod,
       connect: { timeout: connectTimeoutMs },
       headersTimeout: headersTimeoutMs,
       bodyTimeout: bodyTimeoutMs,
       keepAliveTimeout: 30_000,
     });
-    const pod = new Pod(id, pool, baseUrl, dispatcher, this.config.scheduling.fleet.breaker);
-    this.pods.get(pool)!.push(pod);
+    const pod = new Pod(endpoint.id, pool, endpoint.baseUrl, dispatcher, this.config.scheduling.fleet.breaker);
+    pod.state = endpoint.phase;
     return pod;
   }
 
-  private removePod(pod: Pod): void {
+  private remove(pod: Pod): void {
     pod.state = 'dead';
-    const list = this.pods.get(pod.pool);
-    if (list) this.pods.set(pod.pool, list.filter((p) => p !== pod));
-    void pod.dispatcher.destroy().catch(() => undefined);
+    this.logger.info({ pool: pod.pool, pod: pod.id, url: pod.baseUrl }, 'pod removed');
+    // Requests still on it end on their own (a dead process's sockets close at once); then the pool closes.
+    void pod.dispatcher.close().catch(() => undefined);
   }
 
   /** Runs after the HTTP server has drained, so in-flight streams finish before their pods stop. */
   async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    await Promise.all([...this.processes.values()].map((p) => p.stop().catch(() => undefined)));
+    await Promise.all(this.providers.map((p) => p.stop().catch((err: Error) => this.logger.error({ provider: p.kind, err: err.message }, 'fleet provider failed to stop'))));
     await Promise.all(this.allPods().map((p) => p.dispatcher.close().catch(() => undefined)));
   }
 }

@@ -1,8 +1,12 @@
 import type { Pool as UndiciPool } from 'undici';
 import { CircuitBreaker, DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from './pod-health.js';
-import type { RuntimeSnapshot } from './runtime-metrics.js';
+import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
 
-export type PodState = 'starting' | 'ready' | 'dead';
+/**
+ * `ready`: in rotation (breaker permitting). `draining`: its provider is stopping it; it finishes its
+ * requests and takes no new ones. `dead`: gone from the fleet.
+ */
+export type PodState = 'starting' | 'ready' | 'draining' | 'dead';
 
 /**
  * One runtime endpoint. The scheduler reads and updates the load fields on every admission, so they

@@ -24,7 +24,7 @@ import { RequestValidator } from '../validation/request-validator.js';
 import { sendError } from '../edge/error-response.js';
 import { RequestFinalizer, type RequestRecord } from './request-finalizer.js';
 import { relaySse } from './sse-relay.js';
-import type { Usage } from './usage.js';
+import type { Usage } from '../runtimes/usage.js';
 
 const ENDPOINT_KIND: Record<InferenceEndpoint, CatalogModel['kind']> = {
   'chat.completions': 'chat',

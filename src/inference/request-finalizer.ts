@@ -12,7 +12,7 @@ import { LOGGER } from '../observability/logger.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { QuotaTicket } from '../quota/quota.service.js';
 import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
-import type { Usage } from './usage.js';
+import type { Usage } from '../runtimes/usage.js';
 
 /** What the end of a request needs to know about it, filled in as the pipeline goes. */
 export interface RequestRecord {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
-import { VllmAdapter } from '../runtimes/vllm.adapter.js';
+import { VllmAdapter } from '../runtimes/vllm/vllm.adapter.js';
 import { relaySse } from './sse-relay.js';
 
 class FakeResponse extends EventEmitter {

@@ -10,7 +10,7 @@ import { ApiError } from '../errors/api-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import type { RuntimeAdapter } from '../runtimes/runtime-adapter.js';
 import { classifyUpstreamError } from '../dispatch/upstream-failure.js';
-import type { Usage } from './usage.js';
+import type { Usage } from '../runtimes/usage.js';
 
 export interface RelayOptions {
   clientModel: string;
