@@ -92,6 +92,7 @@ const catalogueSchema = {
             additionalProperties: false,
             required: ['profile'],
             properties: { profile: { type: 'string' }, args: { type: 'array', items: { type: 'string' } } },
+          },
           local: {
             type: 'object',
             additionalProperties: false,
@@ -101,7 +102,6 @@ const catalogueSchema = {
               env: { type: 'object', additionalProperties: { type: 'string' } },
               startTimeoutMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000 },
             },
-          },
           },
           endpoints: { type: 'array', items: { type: 'string', pattern: '^https?://' } },
         },
