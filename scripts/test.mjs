@@ -1,5 +1,5 @@
-// `npm test`: installs, makes sure PostgreSQL and Redis are up, builds, migrates a test database and
-// runs every suite (unit specs next to the code, integration and end-to-end suites under test/).
+// `npm test`: installs, makes sure PostgreSQL and Redis are up, builds, checks the module rules,
+// migrates a test database and runs every suite (unit specs next to the code, integration and end-to-end suites under test/).
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,9 @@ installDependencies();
 await ensureServices(databaseUrl, redisUrl);
 await ensureDatabase(databaseUrl);
 build(databaseUrl);
+step('checking the module rules (docs/architecture.md)');
+const rules = spawnSync(process.execPath, ['scripts/architecture/check.mjs'], { cwd: ROOT, stdio: 'inherit' });
+if (rules.status !== 0) process.exit(rules.status ?? 1);
 migrate(databaseUrl);
 
 function collect(dir, suffixes, out = []) {

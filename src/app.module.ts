@@ -7,15 +7,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
-import { AdminModule } from './admin/admin.module.js';
-import { BatchModule } from './batch/batch.module.js';
-import { ClockModule } from './clock/clock.module.js';
-import { ConfigModule } from './config/config.module.js';
+import { AdminModule } from './admin/index.js';
+import { BatchModule } from './batch/index.js';
+import { ClockModule } from './clock/index.js';
+import { ConfigModule } from './config/index.js';
 import type { AppConfig } from './config/index.js';
-import { OpenAiExceptionFilter } from './edge/openai-exception.filter.js';
-import { HealthModule } from './health/health.module.js';
-import { InferenceModule } from './inference/inference.module.js';
-import { ObservabilityModule } from './observability/observability.module.js';
+import { OpenAiExceptionFilter } from './edge/index.js';
+import { HealthModule } from './health/index.js';
+import { InferenceModule } from './inference/index.js';
+import { ObservabilityModule } from './observability/index.js';
 
 @Module({})
 export class AppModule {

@@ -9,13 +9,13 @@ import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
-import { setupAdminDocs } from './admin/admin-docs.js';
+import { setupAdminDocs } from './admin/index.js';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/index.js';
-import { LifecycleService } from './edge/lifecycle.service.js';
-import { InferencePipeline } from './inference/inference.pipeline.js';
-import { registerInferenceRoutes } from './inference/inference.routes.js';
-import { NestPinoLogger, createLogger } from './observability/logger.js';
+import { LifecycleService } from './edge/index.js';
+import { InferencePipeline } from './inference/index.js';
+import { registerInferenceRoutes } from './inference/index.js';
+import { NestPinoLogger, createLogger } from './observability/index.js';
 
 export interface Gateway {
   app: NestFastifyApplication;

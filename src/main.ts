@@ -1,6 +1,6 @@
 /** Process entry: validate config, start the gateway, drain on SIGTERM/SIGINT. */
 import { ConfigError, loadConfig } from './config/index.js';
-import { migrateDeploy } from './database/migrate.js';
+import { migrateDeploy } from './database/index.js';
 import { startGateway } from './gateway.js';
 
 async function main(): Promise<void> {

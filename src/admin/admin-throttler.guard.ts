@@ -7,8 +7,8 @@
 import { Injectable } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { ExecutionContext } from '@nestjs/common';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 
 @Injectable()
 export class AdminThrottlerGuard extends ThrottlerGuard {

@@ -7,8 +7,8 @@ import { type ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/commo
 import * as classTransformer from 'class-transformer';
 import * as classValidator from 'class-validator';
 import type { ValidationError } from 'class-validator';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 
 function firstError(errors: ValidationError[], path = ''): { param: string; error: ValidationError } | undefined {
   for (const error of errors) {

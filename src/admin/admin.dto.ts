@@ -5,9 +5,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
-import { SCOPES, type Scope } from '../tenancy/principal.js';
+import { SCOPES, type Scope } from '../tenancy/index.js';
 import { TIERS, type Tier } from '../config/index.js';
-import { MAX_ROTATION_GRACE_SECONDS } from '../tenancy/api-key.service.js';
+import { MAX_ROTATION_GRACE_SECONDS } from '../tenancy/index.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 

@@ -5,9 +5,9 @@
  */
 import { type CanActivate, type ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AuthService } from '../auth/auth.service.js';
-import type { Scope } from '../tenancy/principal.js';
-import type { Actor } from '../tenancy/actor.js';
+import { AuthService } from '../auth/index.js';
+import type { Scope } from '../tenancy/index.js';
+import type { Actor } from '../tenancy/index.js';
 
 const ADMIN_SCOPES: readonly Scope[] = ['org_admin', 'platform_admin'];
 const actors = new WeakMap<object, Actor>();

@@ -5,13 +5,13 @@
  */
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { AuthModule } from '../auth/auth.module.js';
-import { CatalogModule } from '../catalog/catalog.module.js';
+import { AuthModule } from '../auth/index.js';
+import { CatalogModule } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { EdgeModule } from '../edge/edge.module.js';
-import { RedisThrottlerStorage } from '../edge/redis-throttler.storage.js';
-import { QuotaModule } from '../quota/quota.module.js';
-import { TenancyModule } from '../tenancy/tenancy.module.js';
+import { EdgeModule } from '../edge/index.js';
+import { RedisThrottlerStorage } from '../edge/index.js';
+import { QuotaModule } from '../quota/index.js';
+import { TenancyModule } from '../tenancy/index.js';
 import { AdminGuard } from './admin.guard.js';
 import { AdminThrottlerGuard } from './admin-throttler.guard.js';
 import { ApiKeysController } from './api-keys.controller.js';

@@ -4,14 +4,14 @@
  */
 import { applyDecorators } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiProperty, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { Principal } from '../tenancy/principal.js';
-import { SCOPES } from '../tenancy/principal.js';
-import type { CatalogModel } from '../catalog/catalog.types.js';
+import type { Principal } from '../tenancy/index.js';
+import { SCOPES } from '../tenancy/index.js';
+import type { CatalogModel } from '../catalog/index.js';
 import { TIERS, type Limits } from '../config/index.js';
-import { isPlatformAdmin } from '../tenancy/actor.js';
-import { TIER_POLICIES } from '../tenancy/tiers.js';
-import type { LimitPolicyRecord } from '../quota/limit-policy.repository.js';
-import type { ApiKeyRecord, AuditRecord, OrganizationRecord, Page } from '../tenancy/tenancy.types.js';
+import { isPlatformAdmin } from '../tenancy/index.js';
+import { TIER_POLICIES } from '../tenancy/index.js';
+import type { LimitPolicyRecord } from '../quota/index.js';
+import type { ApiKeyRecord, AuditRecord, OrganizationRecord, Page } from '../tenancy/index.js';
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 const secondsOrNull = (d: Date | null) => (d ? seconds(d) : null);

@@ -1,8 +1,8 @@
 /** /admin/v1/organizations/:orgId/keys: create, list, read, revoke and rotate API keys. */
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../tenancy/actor.js';
-import { ApiKeyService } from '../tenancy/api-key.service.js';
+import type { Actor } from '../tenancy/index.js';
+import { ApiKeyService } from '../tenancy/index.js';
 import { CreateApiKeyDto, DEFAULT_PAGE_SIZE, ListApiKeysQueryDto, RotateApiKeyDto } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
 import { AdminThrottlerGuard } from './admin-throttler.guard.js';

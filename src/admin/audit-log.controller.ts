@@ -1,8 +1,8 @@
 /** /admin/v1/audit-log and /admin/v1/me. */
 import { Controller, Get, Query, UseGuards, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../tenancy/actor.js';
-import { AuditLogService } from '../tenancy/audit-log.service.js';
+import type { Actor } from '../tenancy/index.js';
+import { AuditLogService } from '../tenancy/index.js';
 import { AuditLogQueryDto, DEFAULT_PAGE_SIZE } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
 import { AdminThrottlerGuard } from './admin-throttler.guard.js';

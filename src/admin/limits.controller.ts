@@ -4,12 +4,12 @@
  */
 import { Body, Controller, Get, Param, Put, UseGuards, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CatalogService } from '../catalog/catalog.service.js';
-import type { LimitOverride } from '../quota/limits.js';
-import { LimitPolicyService, type LimitTarget } from '../quota/limit-policy.service.js';
-import type { Actor } from '../tenancy/actor.js';
-import { ApiKeyService } from '../tenancy/api-key.service.js';
-import { OrganizationService } from '../tenancy/organization.service.js';
+import { CatalogService } from '../catalog/index.js';
+import type { LimitOverride } from '../quota/index.js';
+import { LimitPolicyService, type LimitTarget } from '../quota/index.js';
+import type { Actor } from '../tenancy/index.js';
+import { ApiKeyService } from '../tenancy/index.js';
+import { OrganizationService } from '../tenancy/index.js';
 import { LimitsDto } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
 import { AdminThrottlerGuard } from './admin-throttler.guard.js';

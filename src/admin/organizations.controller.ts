@@ -1,8 +1,8 @@
 /** /admin/v1/organizations: organizations and their models (limits: limits.controller.ts). Roles are enforced in the services. */
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../tenancy/actor.js';
-import { OrganizationService } from '../tenancy/organization.service.js';
+import type { Actor } from '../tenancy/index.js';
+import { OrganizationService } from '../tenancy/index.js';
 import { CreateOrganizationDto, DEFAULT_PAGE_SIZE, ListQueryDto, UpdateOrganizationDto } from './admin.dto.js';
 import { AdminGuard, CurrentActor } from './admin.guard.js';
 import { AdminThrottlerGuard } from './admin-throttler.guard.js';

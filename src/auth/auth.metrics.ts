@@ -1,7 +1,7 @@
 /** Authentication counters. Labels are closed sets: never a key, a prefix or an organization. */
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { MetricsService } from '../observability/metrics.service.js';
+import { MetricsService } from '../observability/index.js';
 
 export type AuthRejection = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' | 'suspended' | 'scope';
 

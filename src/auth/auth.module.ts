@@ -1,8 +1,8 @@
 /** Bearer key → principal: HMAC lookup through an in-process cache invalidated by tenancy's events. */
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { DatabaseModule } from '../database/database.module.js';
-import { TenancyModule } from '../tenancy/tenancy.module.js';
+import { DatabaseModule } from '../database/index.js';
+import { TenancyModule } from '../tenancy/index.js';
 import { AuthMetrics } from './auth.metrics.js';
 import { AuthService } from './auth.service.js';
 import { CredentialRepository } from './credential.repository.js';

@@ -8,20 +8,20 @@
  */
 import { Injectable } from '@nestjs/common';
 import { API_KEY_FORMAT } from '../config/index.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import { ApiKeyHasher } from '../tenancy/api-key.hasher.js';
-import { displayPrefix } from '../tenancy/api-key.secret.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import { ApiKeyHasher } from '../tenancy/index.js';
+import { displayPrefix } from '../tenancy/index.js';
 import { AuthMetrics, type AuthRejection } from './auth.metrics.js';
 import { CredentialRepository, type StoredCredential } from './credential.repository.js';
 import { KeyUsageRecorder } from './key-usage.recorder.js';
-import { type Principal, type Scope, effectiveAllowList } from '../tenancy/principal.js';
+import { type Principal, type Scope, effectiveAllowList } from '../tenancy/index.js';
 import { type Credential, PrincipalCache } from './principal.cache.js';
 
 /** Concurrent cache-miss queries per replica (the Prisma pool holds 10 connections). */
 const MAX_CONCURRENT_LOOKUPS = 4;
 
-export type { Principal } from '../tenancy/principal.js';
+export type { Principal } from '../tenancy/index.js';
 
 export function toCredential(stored: StoredCredential | null): Credential {
   if (!stored) return { status: 'unknown' };

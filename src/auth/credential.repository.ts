@@ -4,8 +4,8 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { Tier } from '../config/index.js';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Scope } from '../tenancy/principal.js';
+import { PrismaService } from '../database/index.js';
+import type { Scope } from '../tenancy/index.js';
 
 export interface StoredCredential {
   keyId: string;

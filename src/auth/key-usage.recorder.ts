@@ -4,7 +4,7 @@
  */
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { LOGGER } from '../observability/logger.js';
+import { LOGGER } from '../observability/index.js';
 import { CredentialRepository } from './credential.repository.js';
 
 export const LAST_USED_FLUSH_MS = 5_000;

@@ -1,8 +1,8 @@
 /** Per-key model access on /v1: a model a key may not use is indistinguishable from one that does not exist. */
-import type { CatalogModel } from '../catalog/catalog.types.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import { type Principal, type Scope, canUseModel } from '../tenancy/principal.js';
+import type { CatalogModel } from '../catalog/index.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import { type Principal, type Scope, canUseModel } from '../tenancy/index.js';
 
 /** Scopes accepted on the /v1 model endpoints. */
 export const INFERENCE: readonly Scope[] = ['inference'];

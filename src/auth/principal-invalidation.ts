@@ -4,7 +4,7 @@
  * cache is `degraded` (entries trusted for at most a second); after a reconnect it is cleared.
  */
 import { Injectable } from '@nestjs/common';
-import { TenancyEvents } from '../tenancy/tenancy-events.js';
+import { TenancyEvents } from '../tenancy/index.js';
 import { PrincipalCache } from './principal.cache.js';
 
 @Injectable()

@@ -11,7 +11,7 @@
  * DEGRADED_MAX_AGE_MS, so a revocation still takes effect within a second, at the price of one
  * query per key per second.
  */
-import type { Principal } from '../tenancy/principal.js';
+import type { Principal } from '../tenancy/index.js';
 
 export type Credential =
   | {

@@ -1,6 +1,6 @@
 /** The model catalogue: seeded from config into PostgreSQL at boot, then served from memory. */
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '../database/database.module.js';
+import { DatabaseModule } from '../database/index.js';
 import { CatalogRepository } from './catalog.repository.js';
 import { CatalogService } from './catalog.service.js';
 

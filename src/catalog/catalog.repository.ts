@@ -1,6 +1,6 @@
 /** Catalogue rows in PostgreSQL: seeded from config at boot, read once into memory. */
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
+import { PrismaService } from '../database/index.js';
 import type { CatalogueConfig } from '../config/index.js';
 import type { CatalogModel, CatalogPool } from './catalog.types.js';
 

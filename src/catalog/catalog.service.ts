@@ -3,8 +3,8 @@
  * the hot path never queries the database for it.
  */
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 import { APP_CONFIG, type AppConfig, type CatalogueConfig } from '../config/index.js';
 import { CatalogRepository } from './catalog.repository.js';
 import type { CatalogModel, CatalogPool } from './catalog.types.js';

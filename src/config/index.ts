@@ -16,3 +16,4 @@ export { SETTING_GROUPS, type Env, type Setting, type SettingGroup } from './set
 export { renderSettingsTable, withSettingsTable } from './settings-table.js';
 export { API_KEY_FORMAT, LOG_LEVELS, maskSensitive, SETTING_LIST, SETTINGS, type LogLevel, type SettingValues } from './settings.js';
 export { DEFAULT_TIER_LIMITS, LIMIT_FIELDS, tierLimits, TIERS, type LimitField, type Limits, type Tier, type TierLimitOverrides } from './tiers.js';
+export { ConfigModule } from './config.module.js';

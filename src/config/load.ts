@@ -6,7 +6,7 @@
 import type { AppConfig } from './app-config.js';
 import { loadCatalogueFile, type CatalogueConfig } from './catalogue.js';
 import { ConfigError } from './config-error.js';
-import { schedulingConfig } from './scheduling.js';
+import { schedulingConfig } from './scheduling-settings.js';
 import type { Env } from './setting.js';
 import { masked, readSettings, type SettingValues } from './settings.js';
 import { tierLimits } from './tiers.js';

@@ -3,8 +3,6 @@
  * object those stages read, built from the SWITCHYARD_ROUTING_*, _SCHED_*, _PREFIX_*, _FLEET_*,
  * _BREAKER_* settings declared in settings.ts.
  */
-import { ConfigError } from './config-error.js';
-import type { SettingValues } from './settings.js';
 import type { Tier } from './tiers.js';
 
 export const ROUTING_POLICIES = ['round-robin', 'least-load', 'prefix-load'] as const;
@@ -43,36 +41,4 @@ export interface SchedulingConfig {
   };
   /** BullMQ workers per pool feeding deferred (batch) work into the scheduler; 0 = none on this replica. */
   deferredWorkersPerPool: number;
-}
-
-/** Shapes the validated settings into SchedulingConfig, with the checks that span two settings. */
-export function schedulingConfig(s: SettingValues): SchedulingConfig {
-  if (s.breakerEjectMaxMs < s.breakerEjectBaseMs) {
-    throw new ConfigError('SWITCHYARD_BREAKER_EJECT_MAX_MS must be at least SWITCHYARD_BREAKER_EJECT_BASE_MS', 'SWITCHYARD_BREAKER_EJECT_MAX_MS');
-  }
-  return {
-    policy: s.routingPolicy,
-    maxInFlightPerPod: s.schedMaxInFlightPerPod,
-    prefillBudgetTokens: s.schedPrefillBudgetTokens,
-    prefillStallMs: s.schedPrefillStallMs,
-    kvHighWatermark: s.schedKvHighWatermarkPct / 100,
-    maxQueuedPerPool: s.schedMaxQueued,
-    maxQueuedPerOrg: s.schedMaxQueuedPerOrg,
-    queueTimeoutMs: { interactive: s.schedTimeoutInteractiveMs, flex: s.schedTimeoutFlexMs, batch: s.schedTimeoutBatchMs },
-    maxAttempts: s.dispatchMaxAttempts,
-    saturationFallbackTiers: s.fallbackOnSaturationTiers,
-    prefix: { blockChars: s.prefixBlockChars, maxBlocks: s.prefixMaxBlocks, affinityEntriesPerPool: s.prefixAffinityEntries },
-    boundedLoadFactor: s.routingBoundedLoadPct / 100,
-    fleet: {
-      scrapeIntervalMs: s.fleetScrapeIntervalMs,
-      probeTimeoutMs: s.fleetProbeTimeoutMs ?? Math.min(1_000, s.fleetScrapeIntervalMs),
-      breaker: {
-        failuresToEject: s.breakerFailures,
-        probeFailuresToEject: s.breakerProbeFailures,
-        ejectBaseMs: s.breakerEjectBaseMs,
-        ejectMaxMs: s.breakerEjectMaxMs,
-      },
-    },
-    deferredWorkersPerPool: s.deferredWorkersPerPool,
-  };
 }

@@ -8,14 +8,14 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
-import type { CatalogModel } from '../catalog/catalog.types.js';
+import type { CatalogModel } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { FleetService } from '../fleet/fleet.service.js';
-import type { Pod } from '../fleet/pod.js';
-import type { Usage } from '../runtimes/usage.js';
-import { MetricsService } from '../observability/metrics.service.js';
-import { adapterFor } from '../runtimes/adapters.js';
-import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/runtime-adapter.js';
+import { FleetService } from '../fleet/index.js';
+import type { Pod } from '../fleet/index.js';
+import type { Usage } from '../runtimes/index.js';
+import { MetricsService } from '../observability/index.js';
+import { adapterFor } from '../runtimes/index.js';
+import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/index.js';
 import { NoRetryTarget, type Lease } from '../scheduler/index.js';
 import { UpstreamFailure, classifyUpstreamError } from './upstream-failure.js';
 

@@ -5,7 +5,7 @@
  * Live requests (the inference pipeline) and deferred jobs (the BullMQ worker) are both served here.
  */
 import { Injectable } from '@nestjs/common';
-import { ModelRouter, type Route } from '../routing/model-router.js';
+import { ModelRouter, type Route } from '../routing/index.js';
 import { SchedulerService, type Lease } from '../scheduler/index.js';
 import { DispatcherService, type DispatchRequest, type JsonResult, type StreamResult } from './dispatcher.service.js';
 

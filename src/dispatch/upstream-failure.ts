@@ -2,8 +2,8 @@
  * Stable codes for every way an upstream call fails (named after undici's UND_ERR_* codes they come
  * from). Retry and ejection decisions switch on these, never on messages.
  */
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 
 export type UpstreamFailureCode =
   | 'connect_failed' // refused, reset or timed out before a response: the pod is down

@@ -1,6 +1,6 @@
 /** What happens before a request reaches a stage: draining state, per-IP throttle, error responses. */
 import { Module } from '@nestjs/common';
-import { RedisModule } from '../redis/redis.module.js';
+import { RedisModule } from '../redis/index.js';
 import { IpThrottleService } from './ip-throttle.service.js';
 import { LifecycleService } from './lifecycle.service.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';

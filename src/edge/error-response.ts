@@ -5,8 +5,8 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;

@@ -5,9 +5,9 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import { MetricsService } from '../observability/metrics.service.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import { MetricsService } from '../observability/index.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
 const MINUTE_MS = 60_000;

@@ -2,9 +2,9 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import { LOGGER } from '../observability/logger.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import { LOGGER } from '../observability/index.js';
 import { sendError, toApiError } from './error-response.js';
 
 @Catch()

@@ -9,9 +9,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { LOGGER } from '../observability/logger.js';
-import { MetricsService } from '../observability/metrics.service.js';
-import { RedisService } from '../redis/redis.service.js';
+import { LOGGER } from '../observability/index.js';
+import { MetricsService } from '../observability/index.js';
+import { RedisService } from '../redis/index.js';
 
 const SCRIPT = `
 local hits = redis.call('INCR', KEYS[1])

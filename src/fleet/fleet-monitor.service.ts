@@ -13,8 +13,8 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { LOGGER } from '../observability/logger.js';
-import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
+import { LOGGER } from '../observability/index.js';
+import type { RuntimeSnapshot } from '../runtimes/index.js';
 import { FleetMetrics } from './fleet.metrics.js';
 import { FleetService } from './fleet.service.js';
 import type { Pod } from './pod.js';

@@ -1,7 +1,7 @@
 /** The fleet providers this build has, one per kind, for Nest to hand to FleetService. */
 import type { FactoryProvider } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { LOGGER } from '../observability/logger.js';
+import { LOGGER } from '../observability/index.js';
 import { FLEET_PROVIDERS, type FleetProvider } from './fleet-provider.js';
 import { LocalFleetProvider } from './providers/local.provider.js';
 import { StaticFleetProvider } from './providers/static.provider.js';

@@ -8,9 +8,9 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { MetricsService } from '../observability/metrics.service.js';
+import { MetricsService } from '../observability/index.js';
 import type { Pod } from './pod.js';
-import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
+import type { RuntimeSnapshot } from '../runtimes/index.js';
 
 const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 

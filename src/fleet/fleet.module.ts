@@ -1,6 +1,6 @@
 /** The pods of every pool from its FleetProvider (local, static), their runtime metrics and health (1 s loop). */
 import { Module } from '@nestjs/common';
-import { CatalogModule } from '../catalog/catalog.module.js';
+import { CatalogModule } from '../catalog/index.js';
 import { FleetMonitor } from './fleet-monitor.service.js';
 import { FleetMetrics } from './fleet.metrics.js';
 import { fleetProviders } from './fleet-providers.js';

@@ -7,11 +7,11 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { Pool as UndiciPool } from 'undici';
-import { CatalogService } from '../catalog/catalog.service.js';
+import { CatalogService } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { LOGGER } from '../observability/logger.js';
-import { adapterFor } from '../runtimes/adapters.js';
-import type { RuntimeAdapter, RuntimeKind } from '../runtimes/runtime-adapter.js';
+import { LOGGER } from '../observability/index.js';
+import { adapterFor } from '../runtimes/index.js';
+import type { RuntimeAdapter, RuntimeKind } from '../runtimes/index.js';
 import { FLEET_PROVIDERS, type FleetPool, type FleetProvider, type PodEndpoint } from './fleet-provider.js';
 import { FleetMetrics } from './fleet.metrics.js';
 import type { FailureKind } from './pod-health.js';

@@ -1,6 +1,6 @@
 import type { Pool as UndiciPool } from 'undici';
 import { CircuitBreaker, DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from './pod-health.js';
-import type { RuntimeSnapshot } from '../runtimes/runtime-adapter.js';
+import type { RuntimeSnapshot } from '../runtimes/index.js';
 
 /**
  * `ready`: in rotation (breaker permitting). `draining`: its provider is stopping it; it finishes its

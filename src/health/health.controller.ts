@@ -1,11 +1,11 @@
 /** Liveness, readiness (PostgreSQL, Redis, at least one pod) and Prometheus metrics. */
 import { Controller, Get, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { PrismaService } from '../database/prisma.service.js';
-import { RedisService } from '../redis/redis.service.js';
-import { FleetService } from '../fleet/fleet.service.js';
-import { LifecycleService } from '../edge/lifecycle.service.js';
-import { MetricsService } from '../observability/metrics.service.js';
+import { PrismaService } from '../database/index.js';
+import { RedisService } from '../redis/index.js';
+import { FleetService } from '../fleet/index.js';
+import { LifecycleService } from '../edge/index.js';
+import { MetricsService } from '../observability/index.js';
 
 type Check = { status: 'ok' | 'fail'; detail?: string };
 const CHECK_TIMEOUT_MS = 1_000;

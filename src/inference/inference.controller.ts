@@ -1,12 +1,12 @@
 /** OpenAI-compatible model listing. The inference POSTs are plain Fastify routes (inference.routes.ts). */
 import { Controller, Get, HttpCode, Param, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AuthService } from '../auth/auth.service.js';
-import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
-import { canUseModel } from '../tenancy/principal.js';
-import { CatalogService } from '../catalog/catalog.service.js';
-import { IpThrottleService } from '../edge/ip-throttle.service.js';
-import type { CatalogModel } from '../catalog/catalog.types.js';
+import { AuthService } from '../auth/index.js';
+import { INFERENCE, assertModelAllowed } from '../auth/index.js';
+import { canUseModel } from '../tenancy/index.js';
+import { CatalogService } from '../catalog/index.js';
+import { IpThrottleService } from '../edge/index.js';
+import type { CatalogModel } from '../catalog/index.js';
 
 interface OpenAiModel {
   id: string;

@@ -5,26 +5,26 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AuthService } from '../auth/auth.service.js';
-import { INFERENCE, assertModelAllowed } from '../auth/model-access.js';
-import { CatalogService } from '../catalog/catalog.service.js';
-import type { CatalogModel } from '../catalog/catalog.types.js';
-import { RouteRunner } from '../dispatch/route-runner.js';
-import { IpThrottleService } from '../edge/ip-throttle.service.js';
-import { LifecycleService } from '../edge/lifecycle.service.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import { LOGGER } from '../observability/logger.js';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
-import { PromptService } from '../prompt/prompt.service.js';
-import { QuotaService } from '../quota/quota.service.js';
-import { ModelRouter } from '../routing/model-router.js';
-import { assertSupported } from '../validation/capabilities.js';
-import { RequestValidator } from '../validation/request-validator.js';
-import { sendError } from '../edge/error-response.js';
+import { AuthService } from '../auth/index.js';
+import { INFERENCE, assertModelAllowed } from '../auth/index.js';
+import { CatalogService } from '../catalog/index.js';
+import type { CatalogModel } from '../catalog/index.js';
+import { RouteRunner } from '../dispatch/index.js';
+import { IpThrottleService } from '../edge/index.js';
+import { LifecycleService } from '../edge/index.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import { LOGGER } from '../observability/index.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
+import { PromptService } from '../prompt/index.js';
+import { QuotaService } from '../quota/index.js';
+import { ModelRouter } from '../routing/index.js';
+import { assertSupported } from '../validation/index.js';
+import { RequestValidator } from '../validation/index.js';
+import { sendError } from '../edge/index.js';
 import { RequestFinalizer, type RequestRecord } from './request-finalizer.js';
 import { relaySse } from './sse-relay.js';
-import type { Usage } from '../runtimes/usage.js';
+import type { Usage } from '../runtimes/index.js';
 
 const ENDPOINT_KIND: Record<InferenceEndpoint, CatalogModel['kind']> = {
   'chat.completions': 'chat',

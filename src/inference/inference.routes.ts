@@ -3,7 +3,7 @@
  * them (the pipeline is the whole story), so Nest's router layer would only add per-request cost.
  */
 import type { FastifyInstance } from 'fastify';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
 import type { InferencePipeline } from './inference.pipeline.js';
 
 const ROUTES: Array<[string, InferenceEndpoint]> = [

@@ -5,14 +5,14 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Principal } from '../tenancy/principal.js';
-import type { CatalogModel } from '../catalog/catalog.types.js';
-import type { ApiError } from '../errors/api-error.js';
-import { LOGGER } from '../observability/logger.js';
-import { MetricsService } from '../observability/metrics.service.js';
-import type { QuotaTicket } from '../quota/quota.service.js';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
-import type { Usage } from '../runtimes/usage.js';
+import type { Principal } from '../tenancy/index.js';
+import type { CatalogModel } from '../catalog/index.js';
+import type { ApiError } from '../errors/index.js';
+import { LOGGER } from '../observability/index.js';
+import { MetricsService } from '../observability/index.js';
+import type { QuotaTicket } from '../quota/index.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
+import type { Usage } from '../runtimes/index.js';
 
 /** What the end of a request needs to know about it, filled in as the pipeline goes. */
 export interface RequestRecord {

@@ -6,11 +6,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import type { RuntimeAdapter } from '../runtimes/runtime-adapter.js';
-import { classifyUpstreamError } from '../dispatch/upstream-failure.js';
-import type { Usage } from '../runtimes/usage.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import type { RuntimeAdapter } from '../runtimes/index.js';
+import { classifyUpstreamError } from '../dispatch/index.js';
+import type { Usage } from '../runtimes/index.js';
 
 export interface RelayOptions {
   clientModel: string;

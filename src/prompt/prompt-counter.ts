@@ -4,8 +4,8 @@
  * prompts tokenized with them (BOS); token-id prompts counted as given. Pure, so it runs inline or in a
  * worker thread.
  */
-import type { RequestBody } from '../validation/request-validator.js';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import type { RequestBody } from '../validation/index.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
 import type { ChatMessage, ChatTool, ModelTokenizer } from './tokenizer.js';
 
 /** Token count of each prompt in the request (chat has one; completions and embeddings may have many). */

@@ -10,11 +10,11 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Piscina } from 'piscina';
 import { APP_CONFIG, type AppConfig, type TokenizerId } from '../config/index.js';
-import type { CatalogModel } from '../catalog/catalog.types.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
-import type { RequestBody } from '../validation/request-validator.js';
+import type { CatalogModel } from '../catalog/index.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
+import type { RequestBody } from '../validation/index.js';
 import { countPromptTokens } from './prompt-counter.js';
 import { loadTokenizer } from './tokenizer.js';
 import type { CountTask } from './prompt.worker.js';

@@ -1,7 +1,7 @@
 /** Worker thread for large prompts: same counting code, off the gateway's event loop. */
 import type { TokenizerId } from '../config/index.js';
-import type { RequestBody } from '../validation/request-validator.js';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import type { RequestBody } from '../validation/index.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
 import { countPromptTokens } from './prompt-counter.js';
 import { loadTokenizer } from './tokenizer.js';
 

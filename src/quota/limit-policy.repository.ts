@@ -1,10 +1,10 @@
 /** Limit overrides in PostgreSQL (limit_policies), written with their audit entry in one transaction. */
 import { Injectable } from '@nestjs/common';
 import { LIMIT_FIELDS } from '../config/index.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { PrismaService } from '../database/index.js';
 import type { LimitPolicy } from '../generated/prisma/client.js';
-import { auditRow } from '../tenancy/audit-log.repository.js';
-import type { AuditEntry } from '../tenancy/tenancy.types.js';
+import { auditRow } from '../tenancy/index.js';
+import type { AuditEntry } from '../tenancy/index.js';
 import type { LimitOverride, ScopeKind } from './limits.js';
 
 export interface LimitPolicyRecord {

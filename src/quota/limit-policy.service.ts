@@ -6,9 +6,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig, type Limits, type Tier } from '../config/index.js';
-import { LOGGER } from '../observability/logger.js';
-import { InvalidationBus } from '../redis/invalidation.bus.js';
-import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry } from '../tenancy/actor.js';
+import { LOGGER } from '../observability/index.js';
+import { InvalidationBus } from '../redis/index.js';
+import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry } from '../tenancy/index.js';
 import { applyOverride, NO_LIMITS, scopeKey, type LimitOverride, type ScopeKind } from './limits.js';
 import { LimitPolicyRepository, type LimitPolicyRecord } from './limit-policy.repository.js';
 

@@ -1,8 +1,8 @@
 /** Rate limits, token quotas, concurrency leases and spend budgets in Redis; limit policies in PostgreSQL. */
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '../database/database.module.js';
-import { RedisModule } from '../redis/redis.module.js';
-import { TenancyModule } from '../tenancy/tenancy.module.js';
+import { DatabaseModule } from '../database/index.js';
+import { RedisModule } from '../redis/index.js';
+import { TenancyModule } from '../tenancy/index.js';
 import { LimitPolicyRepository } from './limit-policy.repository.js';
 import { LimitPolicyService } from './limit-policy.service.js';
 import { QuotaService } from './quota.service.js';

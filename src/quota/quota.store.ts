@@ -1,7 +1,7 @@
 /** The quota scripts on Redis, one round trip each. */
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisService } from '../redis/redis.service.js';
+import { RedisService } from '../redis/index.js';
 import { ADMIT_SCRIPT, RENEW_SCRIPT, SETTLE_SCRIPT } from './quota.scripts.js';
 
 export interface ScopeLimits {

@@ -10,7 +10,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { LOGGER } from '../observability/logger.js';
+import { LOGGER } from '../observability/index.js';
 import { RedisService } from './redis.service.js';
 
 export interface InvalidationListener<T> {

@@ -19,17 +19,17 @@
  * the prompt's prefix hashes (computed once, reused by fallbacks).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { canUseModel, type Principal } from '../tenancy/principal.js';
-import { CatalogService } from '../catalog/catalog.service.js';
-import type { CatalogModel } from '../catalog/catalog.types.js';
+import { canUseModel, type Principal } from '../tenancy/index.js';
+import { CatalogService } from '../catalog/index.js';
+import type { CatalogModel } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig, type PriorityClass, type Tier } from '../config/index.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import { PromptService, type PromptPlan } from '../prompt/prompt.service.js';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import { PromptService, type PromptPlan } from '../prompt/index.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
 import { SchedulerMetrics, SchedulerService, prefixKey, priorityClassOf, requestCost, tierWeight, type PrefixKey, type Ticket } from '../scheduler/index.js';
-import { assertSupported } from '../validation/capabilities.js';
-import type { RequestBody } from '../validation/request-validator.js';
+import { assertSupported } from '../validation/index.js';
+import type { RequestBody } from '../validation/index.js';
 
 export type FallbackReason = 'pool_unavailable' | 'saturated' | 'upstream_failed';
 

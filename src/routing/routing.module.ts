@@ -1,8 +1,8 @@
 /** Model → pool with fallback chains; builds the scheduler's ticket once per request. */
 import { Module } from '@nestjs/common';
-import { CatalogModule } from '../catalog/catalog.module.js';
-import { PromptModule } from '../prompt/prompt.module.js';
-import { SchedulerModule } from '../scheduler/scheduler.module.js';
+import { CatalogModule } from '../catalog/index.js';
+import { PromptModule } from '../prompt/index.js';
+import { SchedulerModule } from '../scheduler/index.js';
 import { ModelRouter } from './model-router.js';
 
 @Module({ imports: [CatalogModule, PromptModule, SchedulerModule], providers: [ModelRouter], exports: [ModelRouter] })

@@ -5,7 +5,7 @@
  * the SSE relay and the fleet monitor are shared and ask the pod's adapter (`adapterFor(kind)`).
  */
 import type { RuntimeKind } from '../config/index.js';
-import type { ApiError } from '../errors/api-error.js';
+import type { ApiError } from '../errors/index.js';
 
 export type { RuntimeKind };
 

@@ -2,8 +2,8 @@
  * The status half of error translation, shared by the adapters: each adapter digs the message and
  * param out of its runtime's error body and says how that runtime words a context-length overflow.
  */
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 
 export interface RuntimeErrorFields {
   message?: string;

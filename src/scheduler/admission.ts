@@ -23,7 +23,7 @@
  * of prefills on the GPU, where FCFS order rules, and a light tenant's request waits in the gateway
  * (served first by fair share) for the current work to clear, not for a flooding tenant's backlog.
  */
-import type { Pod } from '../fleet/pod.js';
+import type { Pod } from '../fleet/index.js';
 
 export interface AdmissionLimits {
   maxInFlightPerPod: number;

@@ -11,7 +11,7 @@
  *
  * Time comes from the injected clock (monotonic). Starting values are priors, not measurements.
  */
-import type { Clock } from '../clock/clock.js';
+import type { Clock } from '../clock/index.js';
 import type { PrefixKey } from './placement/prefix-hash.js';
 
 /** Fixed part of a time-to-first-token, in prompt-token equivalents (frontend, first step). */

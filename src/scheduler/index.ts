@@ -15,3 +15,4 @@ export { AdmissionAborted, NoRetryTarget } from './scheduler.errors.js';
 export type { PrefillEnd, Ticket } from './ticket.js';
 export { PRIORITY_CLASSES, priorityClassOf, requestCost, tierWeight } from './priority.js';
 export { EMPTY_PREFIX, prefixKey, type PrefixKey, type PrefixSettings } from './placement/prefix-hash.js';
+export { SchedulerModule } from './scheduler.module.js';

@@ -9,8 +9,8 @@
  * request cut before its first token). Only observed prefills count in the pod's pending prefills,
  * which the prefill-stall rule reads.
  */
-import type { Clock, TimerHandle } from '../clock/clock.js';
-import type { Pod } from '../fleet/pod.js';
+import type { Clock, TimerHandle } from '../clock/index.js';
+import type { Pod } from '../fleet/index.js';
 import type { Ticket } from './ticket.js';
 
 /** The pool scheduler, as its leases see it. */

@@ -16,10 +16,10 @@
  * The parts: wait-queue.ts (order, bounds, deadlines), placement/ (which pod), lease.ts (a request's
  * hold on a pod), estimates.ts (what the pool learns from its traffic). All time comes from the clock.
  */
-import type { Clock } from '../clock/clock.js';
+import type { Clock } from '../clock/index.js';
 import type { PriorityClass } from '../config/index.js';
-import type { ApiError } from '../errors/api-error.js';
-import type { Pod } from '../fleet/pod.js';
+import type { ApiError } from '../errors/index.js';
+import type { Pod } from '../fleet/index.js';
 import { PoolEstimates } from './estimates.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { RoutingPolicy } from './placement/pod-scorer.js';

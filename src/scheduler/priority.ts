@@ -12,9 +12,9 @@
  * Tiers are not strict classes on purpose: strict priority by tier starves every lower tier for as long
  * as one higher-tier tenant floods (docs/architecture.md, "Scheduling").
  */
-import type { Principal } from '../tenancy/principal.js';
+import type { Principal } from '../tenancy/index.js';
 import type { PriorityClass } from '../config/index.js';
-import { TIER_POLICIES } from '../tenancy/tiers.js';
+import { TIER_POLICIES } from '../tenancy/index.js';
 
 export const PRIORITY_CLASSES: readonly PriorityClass[] = ['interactive', 'flex', 'batch'];
 

@@ -3,9 +3,9 @@
  * classes below are control flow for the callers (the dispatcher, the deferred-work worker) and never
  * reach a client as such.
  */
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import type { Pod } from '../fleet/pod.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import type { Pod } from '../fleet/index.js';
 
 /** Thrown to a retry when no pod it has not tried yet is in rotation. */
 export class NoRetryTarget extends Error {}

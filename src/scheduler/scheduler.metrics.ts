@@ -2,7 +2,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { PriorityClass } from '../config/index.js';
-import { MetricsService } from '../observability/metrics.service.js';
+import { MetricsService } from '../observability/index.js';
 import type { PoolScheduler, SchedulerObserver } from './pool-scheduler.js';
 import { PRIORITY_CLASSES } from './priority.js';
 import type { ShedReason } from './scheduler.errors.js';

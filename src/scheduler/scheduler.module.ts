@@ -1,6 +1,6 @@
 /** Per-pool admission: priority classes, fair share between organizations, pod placement, shedding. */
 import { Module } from '@nestjs/common';
-import { FleetModule } from '../fleet/fleet.module.js';
+import { FleetModule } from '../fleet/index.js';
 import { SchedulerMetrics } from './scheduler.metrics.js';
 import { SchedulerService } from './scheduler.service.js';
 

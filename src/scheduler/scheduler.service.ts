@@ -5,12 +5,12 @@
  * (Pod.foreignLoad), which every budget counts.
  */
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { CLOCK, type Clock } from '../clock/clock.js';
+import { CLOCK, type Clock } from '../clock/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import { FleetMonitor } from '../fleet/fleet-monitor.service.js';
-import { FleetService } from '../fleet/fleet.service.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import { FleetMonitor } from '../fleet/index.js';
+import { FleetService } from '../fleet/index.js';
 import type { Lease } from './lease.js';
 import { createRoutingPolicy } from './placement/pod-scorer.js';
 import { PoolScheduler } from './pool-scheduler.js';

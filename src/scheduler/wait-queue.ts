@@ -11,9 +11,9 @@
  * The queue only orders and bounds; the owner (PoolScheduler) decides when the head can start and
  * settles it with grant() or failHead().
  */
-import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { Clock, TimerHandle } from '../clock/index.js';
 import type { PriorityClass } from '../config/index.js';
-import type { Pod } from '../fleet/pod.js';
+import type { Pod } from '../fleet/index.js';
 import { FairQueue, type QueueEntry } from './fair-queue.js';
 import { PRIORITY_CLASSES } from './priority.js';
 import { AdmissionAborted, type ShedReason } from './scheduler.errors.js';

@@ -4,8 +4,8 @@
  * so ids of other tenants cannot be probed.
  */
 import type { Principal } from './principal.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 import { type AuditEntry, SYSTEM_ORG_ID } from './tenancy.types.js';
 
 export interface Actor {

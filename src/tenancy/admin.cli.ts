@@ -11,7 +11,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ApiKeyHasher } from './api-key.hasher.js';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { PrismaService } from '../database/index.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { OrganizationRepository } from './organization.repository.js';
 import { createPlatformKey } from './tenancy.bootstrap.js';

@@ -3,7 +3,7 @@
  * auth/credential.repository.ts. The secret never reaches this file: only its hash and prefix.
  */
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
+import { PrismaService } from '../database/index.js';
 import type { ApiKey } from '../generated/prisma/client.js';
 import { auditRow } from './audit-log.repository.js';
 import type { ApiKeyRecord, AuditEntry, NewApiKey, Page, PageQuery } from './tenancy.types.js';

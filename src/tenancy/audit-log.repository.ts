@@ -1,6 +1,6 @@
 /** The append-only admin audit trail. Other repositories write entries inside their own transactions. */
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
+import { PrismaService } from '../database/index.js';
 import type { AuditLog, Prisma } from '../generated/prisma/client.js';
 import type { AuditEntry, AuditRecord, Page, PageQuery } from './tenancy.types.js';
 

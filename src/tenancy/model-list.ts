@@ -1,7 +1,7 @@
 /** Model allow-lists as admins write them: names or aliases from the catalogue, stored as canonical names. */
-import type { CatalogService } from '../catalog/catalog.service.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import type { CatalogService } from '../catalog/index.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 
 export function canonicalModels(catalog: CatalogService, names: readonly string[], param: string): string[] {
   const out = new Set<string>();

@@ -1,6 +1,6 @@
 /** Organizations in PostgreSQL. Every write carries its audit entry, committed in the same transaction. */
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
+import { PrismaService } from '../database/index.js';
 import type { Organization } from '../generated/prisma/client.js';
 import { auditRow } from './audit-log.repository.js';
 import type { AuditEntry, OrganizationRecord, OrgStatus, Page, PageQuery, Tier } from './tenancy.types.js';

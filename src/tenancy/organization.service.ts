@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { TenancyEvents } from './tenancy-events.js';
-import { CatalogService } from '../catalog/catalog.service.js';
-import type { CatalogModel } from '../catalog/catalog.types.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { CatalogService } from '../catalog/index.js';
+import type { CatalogModel } from '../catalog/index.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry, isPlatformAdmin, orgNotFound } from './actor.js';
 import { canonicalModels } from './model-list.js';
 import { type OrganizationPatch, OrganizationRepository } from './organization.repository.js';

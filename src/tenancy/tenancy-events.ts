@@ -4,7 +4,7 @@
  * committed; the auth stage listens (auth/principal-invalidation.ts) and drops its cached principals.
  */
 import { Injectable } from '@nestjs/common';
-import { InvalidationBus, type InvalidationListener } from '../redis/invalidation.bus.js';
+import { InvalidationBus, type InvalidationListener } from '../redis/index.js';
 
 export const TENANCY_CHANGES_CHANNEL = 'switchyard:auth:invalidate';
 

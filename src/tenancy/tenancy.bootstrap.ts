@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ApiKeyHasher } from './api-key.hasher.js';
 import { displayPrefix } from './api-key.secret.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { LOGGER } from '../observability/logger.js';
+import { LOGGER } from '../observability/index.js';
 import { SYSTEM_ACTOR, auditEntry } from './actor.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { type CreatedApiKey, mintKey, newKeyId } from './api-key.service.js';

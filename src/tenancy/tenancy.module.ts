@@ -1,8 +1,8 @@
 /** Organizations, API keys, their hashes and change events, the audit log, the boot-time first key. */
 import { Module } from '@nestjs/common';
-import { CatalogModule } from '../catalog/catalog.module.js';
-import { DatabaseModule } from '../database/database.module.js';
-import { RedisModule } from '../redis/redis.module.js';
+import { CatalogModule } from '../catalog/index.js';
+import { DatabaseModule } from '../database/index.js';
+import { RedisModule } from '../redis/index.js';
 import { ApiKeyHasher } from './api-key.hasher.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { ApiKeyService } from './api-key.service.js';

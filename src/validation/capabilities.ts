@@ -3,10 +3,10 @@
  * capability table says what each model supports; absent entries take the defaults below (what vLLM
  * offers every text model; vision, audio and embedding `dimensions` only where a model declares them).
  */
-import type { CatalogModel } from '../catalog/catalog.types.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import type { CatalogModel } from '../catalog/index.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
 import type { RequestBody } from './request-validator.js';
 
 export const CAPABILITY_DEFAULTS: Record<string, boolean> = {

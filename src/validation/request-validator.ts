@@ -9,9 +9,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { ApiError } from '../errors/api-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import type { InferenceEndpoint } from '../runtimes/runtime-adapter.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
+import type { InferenceEndpoint } from '../runtimes/index.js';
 
 export type RequestBody = Record<string, unknown> & { model: string };
 

@@ -8,7 +8,7 @@
  * The command is the pool's `local.command` or, for `sim:` pools, the simulator (local-command.ts).
  */
 import type { Logger } from 'pino';
-import { adapterFor } from '../../runtimes/adapters.js';
+import { adapterFor } from '../../runtimes/index.js';
 import type { FleetPool, FleetProvider, PodEndpoint, PodListListener } from '../fleet-provider.js';
 import { podCommand, resolveCommand } from './local-command.js';
 import { EarlyExitError, freePort, startLocalProcess, type LocalProcess, type ProcessExit } from './local-process.js';

@@ -22,7 +22,7 @@
  * A failure after a stream has started ends the stream without an error event (the relay then reports
  * an interrupted stream); an error-shaped event is still recognised.
  */
-import type { ApiError } from '../../errors/api-error.js';
+import type { ApiError } from '../../errors/index.js';
 import { runtimeError, stringField } from '../runtime-errors.js';
 import type { InferenceEndpoint, RuntimeAdapter, RuntimeKind, UpstreamRequestContext } from '../runtime-adapter.js';
 import { TRTLLM_METRICS_SOURCES } from './trtllm.metrics.js';

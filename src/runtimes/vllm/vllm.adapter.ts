@@ -4,7 +4,7 @@
  * {"error": {"message","type","param","code":<http status>}}; older servers sent the same fields flat
  * with "object":"error". Both are read here and re-issued as OpenAI error objects.
  */
-import type { ApiError } from '../../errors/api-error.js';
+import type { ApiError } from '../../errors/index.js';
 import { runtimeError, stringField } from '../runtime-errors.js';
 import type { InferenceEndpoint, MetricsSource, RuntimeAdapter, RuntimeKind, UpstreamRequestContext } from '../runtime-adapter.js';
 import { parseVllmMetrics } from './vllm.metrics.js';

@@ -6,8 +6,8 @@
  *
  * The affinity table is sized here too, to what the pods' KV caches can hold.
  */
-import type { Clock } from '../../clock/clock.js';
-import type { Pod } from '../../fleet/pod.js';
+import type { Clock } from '../../clock/index.js';
+import type { Pod } from '../../fleet/index.js';
 import { refusal, type AdmissionLimits } from '../admission.js';
 import type { PoolEstimates } from '../estimates.js';
 import type { Ticket } from '../ticket.js';

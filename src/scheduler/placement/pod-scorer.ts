@@ -21,7 +21,7 @@
  * stream on the pod, so it is weighted up to keep inter-token latency even across pods.
  */
 import type { RoutingPolicyName } from '../../config/index.js';
-import type { Pod } from '../../fleet/pod.js';
+import type { Pod } from '../../fleet/index.js';
 
 const DECODE_TOKENS = 32;
 const WAITING_TOKENS = 512;

@@ -10,7 +10,7 @@
  * Cost per request: one Map lookup per prefix block while some pod still matches (match), and one
  * delete + set per block (record). Both bounded by the prefix settings' maxBlocks.
  */
-import type { Pod } from '../../fleet/pod.js';
+import type { Pod } from '../../fleet/index.js';
 
 const PODS_PER_BLOCK = 4;
 

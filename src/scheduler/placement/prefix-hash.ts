@@ -14,7 +14,7 @@
  * The hash is two 32-bit FNV-1a style lanes with different primes, folded into one 53-bit number (a
  * safe integer, usable as a Map key without allocating strings).
  */
-import type { InferenceEndpoint } from '../../runtimes/runtime-adapter.js';
+import type { InferenceEndpoint } from '../../runtimes/index.js';
 
 export interface PrefixKey {
   /** Chained hashes of the whole blocks, first block first. */

@@ -1,0 +1,5 @@
+/** The public surface of the fleet module: what other modules may import (docs/architecture.md). */
+export { FleetMonitor } from './fleet-monitor.service.js';
+export { FleetModule } from './fleet.module.js';
+export { FleetService } from './fleet.service.js';
+export type { Pod } from './pod.js';

@@ -1,0 +1,4 @@
+/** The public surface of the observability module: what other modules may import (docs/architecture.md). */
+export { LOGGER, NestPinoLogger, createLogger } from './logger.js';
+export { MetricsService } from './metrics.service.js';
+export { ObservabilityModule } from './observability.module.js';
