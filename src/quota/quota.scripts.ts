@@ -8,7 +8,24 @@
  *   <p>:cc   ZSET  request id → lease expiry               (concurrency leases; a dead gateway's expire)
  *   <p>:sd:<yyyymmdd>, <p>:sm:<yyyymm>  STRING spend in micro-units (reserved, then reconciled)
  * All keys of one organization share the hash tag {o:<org id>} so the scripts work on Redis Cluster.
+ *
+ * Token counts and costs must be whole numbers from 0 to 2^53 - 1 written in decimal digits: a negative
+ * reservation would loosen a limit and its settlement would charge the difference, a fraction or an
+ * exponent would break the "<request id>:<tokens>" members. The scripts refuse anything else with an
+ * INVALID_AMOUNT error before touching a key (QuotaStore checks first; this is the second line).
+ * Members are built from the argument strings, never from Lua numbers (which print 15+ digits with an
+ * exponent).
  */
+
+/** Checks one amount argument; raises INVALID_AMOUNT <name> when it is not a whole number in range. */
+const AMOUNT = `
+local function amount(name, s)
+  if not string.match(s, '^%d+$') or #s > 16 or tonumber(s) > 9007199254740991 then
+    error({err = 'INVALID_AMOUNT ' .. name .. ' ' .. string.sub(s, 1, 24)})
+  end
+  return tonumber(s)
+end
+`;
 
 /**
  * ADMIT. ARGV: now, window_ms, request_id, tokens, cost, lease_expiry, day, month, n_scopes, then per
@@ -17,12 +34,12 @@
  * {0, scope_index, kind, limit, reset_ms} when refused (kind: rpm | tpm | tpm_too_large | concurrency |
  * spend_day | spend_month). Nothing is written when refused.
  */
-export const ADMIT_SCRIPT = `
+export const ADMIT_SCRIPT = `${AMOUNT}
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local id = ARGV[3]
-local tokens = tonumber(ARGV[4])
-local cost = tonumber(ARGV[5])
+local tokens = amount('tokens', ARGV[4])
+local cost = amount('cost', ARGV[5])
 local lease = tonumber(ARGV[6])
 local day = ARGV[7]
 local month = ARGV[8]
@@ -83,7 +100,7 @@ for s = 1, n do
   local p, rpm, tpm, cc, requests, used = unpack(state[s])
   redis.call('ZADD', p .. ':rq', now, id)
   redis.call('PEXPIRE', p .. ':rq', window * 2)
-  redis.call('ZADD', p .. ':tk', now, id .. ':' .. tokens)
+  redis.call('ZADD', p .. ':tk', now, id .. ':' .. ARGV[4])
   redis.call('INCRBY', p .. ':tks', tokens)
   redis.call('PEXPIRE', p .. ':tk', window * 2)
   redis.call('PEXPIRE', p .. ':tks', window * 2)
@@ -102,23 +119,28 @@ return out
 `;
 
 /**
- * SETTLE. ARGV: request_id, reserved_tokens, actual_tokens, cost_delta, day, month, then prefixes.
- * Releases the concurrency lease and replaces the token reservation by the real count (same admission
- * time, so it stays in the same window); spend moves by the difference between real and reserved cost.
+ * SETTLE. ARGV: request_id, reserved_tokens, actual_tokens, reserved_cost, actual_cost, day, month, then
+ * prefixes. Releases the concurrency lease and replaces the token reservation by the real count (same
+ * admission time, so it stays in the same window); spend moves by the difference between real and
+ * reserved cost. Both sides are passed (not their difference) so each can be checked to be ≥ 0.
  * Returns the spend totals (day, month) of each scope after the update, for soft-budget alerts.
  */
-export const SETTLE_SCRIPT = `
-local id, reserved, actual, delta, day, month = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
+export const SETTLE_SCRIPT = `${AMOUNT}
+local id, day, month = ARGV[1], ARGV[6], ARGV[7]
+local reserved = amount('reserved_tokens', ARGV[2])
+local actual = amount('actual_tokens', ARGV[3])
+local reserved_cost = amount('reserved_cost', ARGV[4])
+local delta = amount('actual_cost', ARGV[5]) - reserved_cost
 local out = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local p = ARGV[i]
   redis.call('ZREM', p .. ':cc', id)
-  local member = id .. ':' .. reserved
+  local member = id .. ':' .. ARGV[2]
   local at = redis.call('ZSCORE', p .. ':tk', member)
   if at then
     redis.call('ZREM', p .. ':tk', member)
-    redis.call('ZADD', p .. ':tk', at, id .. ':' .. actual)
-    redis.call('INCRBY', p .. ':tks', actual - tonumber(reserved))
+    redis.call('ZADD', p .. ':tk', at, id .. ':' .. ARGV[3])
+    redis.call('INCRBY', p .. ':tks', actual - reserved)
   end
   local d, m = 0, 0
   if delta ~= 0 then

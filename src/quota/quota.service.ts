@@ -18,7 +18,7 @@ import { applyOverride, NO_LIMITS, scopeKey, type ScopeKind } from './limits.js'
 import { SYSTEM_ACTOR, auditEntry } from '../tenancy/index.js';
 import { AuditLogRepository } from '../tenancy/index.js';
 import { LimitPolicyService } from './limit-policy.service.js';
-import { QuotaStore, type AdmitKind, type ScopeLimits } from './quota.store.js';
+import { QuotaAmountError, QuotaStore, type AdmitKind, type ScopeLimits } from './quota.store.js';
 import { formatDuration, rateLimitHeaders, type RateLimitState } from './rate-limit-headers.js';
 
 const WINDOW_MS = 60_000;
@@ -106,6 +106,13 @@ export class QuotaService implements OnApplicationShutdown {
     try {
       result = await this.store.admit({ now, windowMs: WINDOW_MS, id, tokens, costMicros: reservedCost, leaseExpiry: now + this.leaseMs, day, month, scopes: scopes.map((s) => s.store) });
     } catch (err) {
+      if (err instanceof QuotaAmountError) {
+        // Validation lets no such request through, so this is a bug: refused (a 500), never admitted
+        // and never taken for Redis being down (which may fail open).
+        this.metrics.quotaErrors.inc({ stage: 'admit_refused' });
+        this.logger.error({ err, orgId: principal.orgId, model: model.name, promptTokens, maxOutputTokens }, 'quota reservation refused: not a whole number ≥ 0');
+        throw err;
+      }
       return this.unavailable(scopes, err);
     }
     if (!result.admitted) {
@@ -137,11 +144,18 @@ export class QuotaService implements OnApplicationShutdown {
         clearInterval(renewal);
         this.renewals.delete(renewal);
         const actualTokens = usage.promptTokens + usage.completionTokens;
-        const delta = cost(usage.promptTokens, usage.completionTokens) - reservedCost;
+        const actualCost = cost(usage.promptTokens, usage.completionTokens);
         try {
-          const totals = await this.store.settle(id, tokens, actualTokens, delta, day, month, prefixes);
-          this.alertSoftBudgets(principal, scopes, totals, delta + reservedCost);
+          const totals = await this.store.settle({ id, reservedTokens: tokens, actualTokens, reservedCostMicros: reservedCost, actualCostMicros: actualCost, day, month, prefixes });
+          this.alertSoftBudgets(principal, scopes, totals, actualCost);
         } catch (err) {
+          if (err instanceof QuotaAmountError) {
+            // Usage that cannot be real is not applied: the reservation stands (over-counts, the safe
+            // side) until it leaves the window, and the lease lapses after leaseMs.
+            this.metrics.quotaErrors.inc({ stage: 'settle_refused' });
+            this.logger.error({ err, quotaId: id, orgId: principal.orgId, usage }, 'quota settlement refused: usage is not a whole number ≥ 0; the reservation stands');
+            return;
+          }
           // The reservation stands (fails safe: over-counts) and the lease lapses on its own.
           this.metrics.quotaErrors.inc({ stage: 'settle' });
           this.logger.error({ err, quotaId: id }, 'quota settle failed; the reservation will expire');

@@ -29,6 +29,47 @@ export interface AdmitRequest {
 
 export type AdmitKind = 'rpm' | 'tpm' | 'tpm_too_large' | 'concurrency' | 'spend_day' | 'spend_month';
 
+/** Reconciles one admitted request: its reservation is replaced by what it really used. */
+export interface Settlement {
+  id: string;
+  reservedTokens: number;
+  actualTokens: number;
+  reservedCostMicros: number;
+  actualCostMicros: number;
+  day: string;
+  month: string;
+  prefixes: string[];
+}
+
+/**
+ * A token count or cost the store will not apply: negative, fractional, not finite or past 2^53 - 1.
+ * Validation keeps such numbers out of requests, so one reaching the store is a bug upstream (or a
+ * runtime reporting impossible usage); the whole reservation or settlement is refused, nothing written,
+ * rather than clamped into something that looks plausible. `field` uses the scripts' argument names.
+ */
+export class QuotaAmountError extends Error {
+  override readonly name = 'QuotaAmountError';
+
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+  ) {
+    super(`quota ${field} must be a whole number from 0 to 2^53 - 1, got ${String(value)}`);
+  }
+}
+
+/** The check the scripts repeat (quota.scripts.ts): a safe integer ≥ 0. */
+function amount(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new QuotaAmountError(field, value);
+  return value;
+}
+
+/** The scripts' INVALID_AMOUNT reply as a QuotaAmountError; any other error as it is. */
+function fromReply(err: Error): Error {
+  const refused = /^INVALID_AMOUNT (\S+) ?(\S*)/.exec(err.message);
+  return refused ? new QuotaAmountError(refused[1]!, refused[2]) : err;
+}
+
 export type AdmitResult =
   | { admitted: true; remaining: Array<{ requests: number; tokens: number }> }
   | { admitted: false; scope: number; kind: AdmitKind; limit: number; resetMs: number };
@@ -55,9 +96,11 @@ export class QuotaStore {
   }
 
   async admit(r: AdmitRequest): Promise<AdmitResult> {
-    const args: Array<string | number> = [r.now, r.windowMs, r.id, r.tokens, r.costMicros, r.leaseExpiry, r.day, r.month, r.scopes.length];
+    const args: Array<string | number> = [r.now, r.windowMs, r.id, amount('tokens', r.tokens), amount('cost', r.costMicros), r.leaseExpiry, r.day, r.month, r.scopes.length];
     for (const s of r.scopes) args.push(s.prefix, n(s.rpm), n(s.tpm), n(s.concurrency), n(s.dayMicros), n(s.monthMicros));
-    const reply = await this.redis.quotaAdmit(...args);
+    const reply = await this.redis.quotaAdmit(...args).catch((err: Error) => {
+      throw fromReply(err);
+    });
     if (reply[0] === 1) {
       const remaining: Array<{ requests: number; tokens: number }> = [];
       for (let i = 1; i < reply.length; i += 2) remaining.push({ requests: Number(reply[i]), tokens: Number(reply[i + 1]) });
@@ -69,10 +112,18 @@ export class QuotaStore {
   /**
    * Returns each scope's spend totals [day, month] after reconciliation. Settles are off the request
    * path, so those issued in the same event-loop turn go out as one pipeline (one write, one read).
+   * Rejects with QuotaAmountError, having written nothing, when an amount is not a whole number ≥ 0.
    */
-  settle(id: string, reservedTokens: number, actualTokens: number, costDeltaMicros: number, day: string, month: string, prefixes: string[]): Promise<Array<[number, number]>> {
+  settle(s: Settlement): Promise<Array<[number, number]>> {
+    // A throw in the executor rejects the promise: a refused settlement never joins the pipeline.
     return new Promise((resolve, reject) => {
-      this.pendingSettles.push({ args: [id, reservedTokens, actualTokens, costDeltaMicros, day, month, ...prefixes], resolve, reject });
+      const amounts = [
+        amount('reserved_tokens', s.reservedTokens),
+        amount('actual_tokens', s.actualTokens),
+        amount('reserved_cost', s.reservedCostMicros),
+        amount('actual_cost', s.actualCostMicros),
+      ];
+      this.pendingSettles.push({ args: [s.id, ...amounts, s.day, s.month, ...s.prefixes], resolve, reject });
       if (this.pendingSettles.length === 1) setImmediate(() => this.flushSettles());
     });
   }
@@ -85,7 +136,7 @@ export class QuotaStore {
       (results) =>
         batch.forEach((item, i) => {
           const [err, reply] = results?.[i] ?? [new Error('no reply'), null];
-          if (err) return item.reject(err);
+          if (err) return item.reject(fromReply(err));
           const values = reply as number[];
           const out: Array<[number, number]> = [];
           for (let k = 0; k < values.length; k += 2) out.push([Number(values[k]), Number(values[k + 1])]);

@@ -156,6 +156,56 @@ describe('request validation from the OpenAI spec', () => {
     validator.parse('chat.completions', JSON.stringify({ ...chat, tools: [tool], tool_choice: { type: 'function', function: { name: 'get' } } }));
   });
 
+  it('refuses chat output caps that are negative, zero, fractional or beyond 32 bits', () => {
+    const chat = BASE['chat.completions'];
+    for (const param of ['max_tokens', 'max_completion_tokens']) {
+      for (const bad of [-100_000_000_000, -1, 0, 1.5, 2_147_483_648, 1e300]) rejects('chat.completions', { ...chat, [param]: bad }, 'invalid_value', param);
+      for (const good of [1, 2_147_483_647, null]) validator.parse('chat.completions', JSON.stringify({ ...chat, [param]: good }));
+    }
+    const err = (() => {
+      try {
+        validator.parse('chat.completions', JSON.stringify({ ...chat, max_tokens: -100_000_000_000 }));
+      } catch (e) {
+        return e as ApiError;
+      }
+    })();
+    assert.equal(err?.message, "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got -100000000000 instead.");
+  });
+
+  it('bounds the numbers /v1/completions reserves from: max_tokens (0 allowed, as in the spec), n, best_of, the prompt list', () => {
+    const base = BASE.completions;
+    for (const bad of [-1, 1.5, 2_147_483_648, 1e300]) rejects('completions', { ...base, max_tokens: bad }, 'invalid_value', 'max_tokens');
+    for (const good of [0, 1, 2_147_483_647]) validator.parse('completions', JSON.stringify({ ...base, max_tokens: good }));
+    for (const bad of [0, 129, 1.5, -3]) rejects('completions', { ...base, n: bad }, 'invalid_value', 'n');
+    for (const bad of [-1, 21, 1.5]) rejects('completions', { ...base, best_of: bad }, 'invalid_value', 'best_of');
+    for (const good of [0, 20]) validator.parse('completions', JSON.stringify({ ...base, best_of: good }));
+    rejects('completions', { ...base, prompt: [] }, 'invalid_value', 'prompt');
+    rejects('completions', { ...base, prompt: null }, 'invalid_value', 'prompt');
+    for (const bad of [0, 129]) rejects('chat.completions', { ...BASE['chat.completions'], n: bad }, 'invalid_value', 'n');
+  });
+
+  it('refuses a user schema whose $schema names an unknown dialect, naming the param; accepts draft-07, 2019-09 and 2020-12', () => {
+    const chat = BASE['chat.completions'];
+    const schema = { type: 'object', properties: { a: { type: 'string' } } };
+    const format = (s: object) => ({ ...chat, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: s } } });
+    const tool = (s: object) => ({ ...chat, tools: [{ type: 'function', function: { name: 'f', parameters: s } }] });
+    for (const bad of ['http://bogus', 'http://json-schema.org/draft-04/schema#', 5, null]) {
+      rejects('chat.completions', format({ $schema: bad, ...schema }), 'invalid_value', 'response_format.json_schema.schema');
+      rejects('chat.completions', tool({ $schema: bad, ...schema }), 'invalid_value', 'tools[0].function.parameters');
+    }
+    for (const dialect of [
+      'http://json-schema.org/draft-07/schema#',
+      'http://json-schema.org/draft-07/schema',
+      'https://json-schema.org/draft/2019-09/schema#',
+      'https://json-schema.org/draft/2020-12/schema',
+    ]) {
+      validator.parse('chat.completions', JSON.stringify(format({ $schema: dialect, ...schema })));
+      validator.parse('chat.completions', JSON.stringify(tool({ $schema: dialect, ...schema })));
+      // Each dialect is checked against its own meta-schema.
+      rejects('chat.completions', format({ $schema: dialect, type: 'objectt' }), 'invalid_value', 'response_format.json_schema.schema');
+    }
+  });
+
   it('enforces limits against abuse', () => {
     const chat = BASE['chat.completions'];
     // Deep nesting anywhere (here in a vLLM extension no schema covers) is refused before it can

@@ -7,6 +7,8 @@
  * except vLLM's documented sampling extensions (VLLM_EXTENSIONS), which are passed to the runtime.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import { Ajv, type Options } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
@@ -81,6 +83,42 @@ const MAX_BODY_DEPTH = 64;
 /** Prompts in one completions request (the same bound OpenAI puts on embedding inputs). */
 const MAX_PROMPTS = 2048;
 
+/** OpenAI's servers take integer parameters up to a signed 32-bit value. */
+const INT32_MAX = 2_147_483_647;
+
+/**
+ * Bounds on the output caps the quota reserves from (prompt + cap × n × prompts), where OpenAI's schema
+ * leaves them open: a negative or huge cap would turn the reservation and the spend settled against it
+ * into nonsense. Chat needs at least one output token (a zero cap reserves nothing and then fails at the
+ * runtime); /v1/completions keeps the spec's own minimum of 0.
+ */
+const OUTPUT_CAPS: Record<InferenceEndpoint, Record<string, { min: number; max: number }>> = {
+  'chat.completions': { max_tokens: { min: 1, max: INT32_MAX }, max_completion_tokens: { min: 1, max: INT32_MAX } },
+  completions: { max_tokens: { min: 0, max: INT32_MAX } },
+  embeddings: {},
+};
+
+/** OpenAI's wording for an integer out of range. */
+function outOfRange(param: string, value: number, bounds: { min: number; max: number }): ApiError {
+  const [side, expected] = value < bounds.min ? ['below minimum', `>= ${bounds.min}`] : ['above maximum', `<= ${bounds.max}`];
+  return new ApiError(ErrorCode.InvalidValue, `Invalid '${param}': integer ${side} value. Expected a value ${expected}, but got ${value} instead.`, param);
+}
+
+/**
+ * JSON Schema dialects a user schema (tool parameters, response_format) may declare in `$schema`, each
+ * checked against its own meta-schema; without `$schema`, 2020-12. Draft-07 is what the openai SDK's
+ * zod helpers emit. Keys are the dialect URIs without a trailing '#'.
+ */
+function schemaCheckers(): Map<string, Ajv | Ajv2019 | Ajv2020> {
+  const options: Options = { strict: false, validateSchema: true, addUsedSchema: false };
+  return new Map<string, Ajv | Ajv2019 | Ajv2020>([
+    ['https://json-schema.org/draft/2020-12/schema', new Ajv2020(options)],
+    ['https://json-schema.org/draft/2019-09/schema', new Ajv2019(options)],
+    ['http://json-schema.org/draft-07/schema', new Ajv(options)],
+  ]);
+}
+const DEFAULT_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
+
 /** True when `value` nests deeper than `limit` levels; iterative, stops at the first level too deep. */
 function deeperThan(value: unknown, limit: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 1]];
@@ -97,8 +135,8 @@ function deeperThan(value: unknown, limit: number): boolean {
 export class RequestValidator {
   private readonly validators: Record<InferenceEndpoint, ValidateFunction>;
   private readonly known: Record<InferenceEndpoint, Set<string>>;
-  /** Checks user-supplied JSON Schemas (tool parameters, response_format) against the meta-schema. */
-  private readonly schemaChecker = new Ajv2020({ strict: false, validateSchema: true, addUsedSchema: false });
+  /** Check user-supplied JSON Schemas (tool parameters, response_format) against their meta-schema. */
+  private readonly schemaCheckers = schemaCheckers();
   private readonly limits: AppConfig['prompt'];
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -139,15 +177,31 @@ export class RequestValidator {
     const validate = this.validators[endpoint];
     if (!validate(body)) throw describe(pickError(validate.errors!));
     const request = body as RequestBody;
-    if (endpoint === 'chat.completions') this.checkChat(request);
-    // A list of prompts (strings or token-id arrays); a flat number[] is one prompt of token ids.
-    if (endpoint === 'completions' && Array.isArray(request.prompt) && typeof request.prompt[0] !== 'number' && request.prompt.length > MAX_PROMPTS) {
-      throw new ApiError(ErrorCode.InvalidValue, `Too many prompts: ${request.prompt.length}; at most ${MAX_PROMPTS} per request.`, 'prompt');
+    // The schema has checked each cap is an integer (or null).
+    for (const [param, bounds] of Object.entries(OUTPUT_CAPS[endpoint])) {
+      const value = request[param];
+      if (typeof value === 'number' && (value < bounds.min || value > bounds.max)) throw outOfRange(param, value, bounds);
     }
+    if (endpoint === 'chat.completions') this.checkChat(request);
+    if (endpoint === 'completions') this.checkCompletions(request);
     if (request.stream_options != null && request.stream !== true) {
       throw new ApiError(ErrorCode.InvalidValue, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
     }
     return request;
+  }
+
+  /** The prompts a completion runs on: at least one, at most MAX_PROMPTS. */
+  private checkCompletions(body: RequestBody): void {
+    const prompt = body.prompt;
+    // The spec lets `prompt` be null (its default is a bare end-of-text token) or an empty list; the
+    // runtimes have no default prompt, so either would reserve nothing and then fail there.
+    if (prompt === null || (Array.isArray(prompt) && prompt.length === 0)) {
+      throw new ApiError(ErrorCode.InvalidValue, "Invalid 'prompt': expected a string, a list of strings or token ids, with at least one prompt.", 'prompt');
+    }
+    // A list of prompts (strings or token-id arrays); a flat number[] is one prompt of token ids.
+    if (Array.isArray(prompt) && typeof prompt[0] !== 'number' && prompt.length > MAX_PROMPTS) {
+      throw new ApiError(ErrorCode.InvalidValue, `Too many prompts: ${prompt.length}; at most ${MAX_PROMPTS} per request.`, 'prompt');
+    }
   }
 
   /** Rules across fields and limits against abuse, which the schema cannot express. */
@@ -194,9 +248,18 @@ export class RequestValidator {
     if (deeperThan(schema, this.limits.maxSchemaDepth * 2 + 1)) {
       throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': nested deeper than ${this.limits.maxSchemaDepth} levels.`, param);
     }
+    // The meta-schema follows the schema's declared dialect; one we do not know is the client's error
+    // (Ajv would throw on it, which would surface as a 500).
+    const declared = (schema as { $schema?: unknown }).$schema;
+    const dialect = declared === undefined ? DEFAULT_DIALECT : declared;
+    const checker = typeof dialect === 'string' ? this.schemaCheckers.get(dialect.replace(/#$/, '')) : undefined;
+    if (!checker) {
+      const known = [...this.schemaCheckers.keys()].join(', ');
+      throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': unsupported $schema ${JSON.stringify(dialect).slice(0, 100)}; use one of ${known}, or leave it out.`, param);
+    }
     // Checked against the JSON Schema meta-schema (tens of µs), not compiled (hundreds of µs).
-    if (!this.schemaChecker.validateSchema(schema as object)) {
-      throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': ${this.schemaChecker.errorsText(this.schemaChecker.errors)}`, param);
+    if (!checker.validateSchema(schema as object)) {
+      throw new ApiError(ErrorCode.InvalidValue, `Invalid schema for '${param}': ${checker.errorsText(checker.errors)}`, param);
     }
   }
 }
