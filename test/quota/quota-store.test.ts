@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { Principal, Tier } from '../../src/auth/principal.js';
+import type { Principal } from '../../src/tenancy/principal.js';
 import type { CatalogModel } from '../../src/catalog/catalog.types.js';
-import type { AppConfig } from '../../src/config/config.js';
+import { DEFAULT_TIER_LIMITS, type AppConfig, type Limits, type Tier } from '../../src/config/index.js';
 import { MetricsService } from '../../src/observability/metrics.service.js';
 import type { LimitPolicyRepository } from '../../src/quota/limit-policy.repository.js';
 import { LimitPolicyService } from '../../src/quota/limit-policy.service.js';
-import { DEFAULT_TIER_LIMITS, NO_LIMITS, type Limits } from '../../src/quota/limits.js';
+import { NO_LIMITS } from '../../src/quota/limits.js';
 import { ADMIT_SCRIPT, SETTLE_SCRIPT } from '../../src/quota/quota.scripts.js';
 import { QuotaService } from '../../src/quota/quota.service.js';
 import { QuotaAmountError, QuotaStore, type AdmitRequest, type ScopeLimits } from '../../src/quota/quota.store.js';
@@ -27,7 +27,7 @@ const DAY = '20300101';
 const MONTH = '203001';
 const redis = new RedisService({ redisUrl: REDIS } as AppConfig);
 const store = new QuotaStore(redis);
-const ready = redis.connect();
+const ready = redis.onModuleInit();
 
 after(async () => {
   await redis.onApplicationShutdown();
