@@ -8,12 +8,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { setupAdminDocs } from './admin/admin-docs.js';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/config.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { PrismaService } from './database/prisma.service.js';
+import { httpStatusError, sendError, toApiError } from './edge/error-response.js';
 import { LifecycleService } from './edge/lifecycle.service.js';
 import { FleetMonitor } from './fleet/fleet-monitor.service.js';
 import { FleetService } from './fleet/fleet.service.js';
@@ -47,6 +49,12 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
     },
     logger: false,
+    // Fastify's own routing errors (a malformed URL, an over-long path parameter) never reach Nest's
+    // exception filter: they get OpenAI's error object here.
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      reply.header('x-request-id', req.id);
+      sendError(reply, toApiError(err) ?? httpStatusError(err.statusCode ?? 500, err.message) ?? err, logger);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     bodyParser: false,
