@@ -28,6 +28,11 @@ export enum ErrorCode {
   // 429
   RateLimitExceeded = 'rate_limit_exceeded',
   InsufficientQuota = 'insufficient_quota',
+  /**
+   * 499 (nginx's "client closed request"): the client went away before the response was complete.
+   * Recorded in the access log and metrics, never sent (nobody is listening); not the upstream's fault.
+   */
+  ClientClosedRequest = 'client_closed_request',
   // 5xx: ours or the fleet's
   NoPodAvailable = 'no_pod_available',
   /** The model's pool is saturated: the request waited its class's queue timeout, or the queue is full. */
@@ -90,6 +95,8 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
       return { status: 429, type: 'rate_limit_error' };
     case ErrorCode.InsufficientQuota:
       return { status: 429, type: 'insufficient_quota' };
+    case ErrorCode.ClientClosedRequest:
+      return { status: 499, type: 'invalid_request_error' };
     case ErrorCode.NoPodAvailable:
     case ErrorCode.ModelOverloaded:
     case ErrorCode.QuotaUnavailable:

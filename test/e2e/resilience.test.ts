@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { parseCatalogue } from '../../src/config/config.js';
+import { eventually, sample } from '../support/eventually.js';
 import { SIM_PROFILE, bootGateway, uniqueSuffix, type TestGateway } from '../support/harness.js';
 import { assertMatchesSchema } from '../support/openai-schema.js';
 
@@ -123,6 +124,12 @@ describe('a client that disconnects', () => {
       running = await podMetric(pod, 'vllm:num_requests_running');
     }
     assert.equal(running, 0, 'the pod stopped generating for the departed client');
+    // Recorded as the client's doing, not as an upstream failure.
+    const labels = { model: gw.names.chat, code: 'client_closed_request' };
+    await eventually(async () => sample(await (await fetch(`${gw.url}/metrics`)).text(), 'switchyard_errors_total', labels) === 1, 'the request to be finalised');
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.equal(sample(metrics, 'switchyard_requests_total', { model: gw.names.chat, status: '499' }), 1);
+    assert.equal(sample(metrics, 'switchyard_errors_total', { model: gw.names.chat, code: 'upstream_error' }), 0);
   });
 });
 
