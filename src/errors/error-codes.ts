@@ -34,10 +34,16 @@ export enum ErrorCode {
    */
   ClientClosedRequest = 'client_closed_request',
   // 5xx: ours or the fleet's
+  /** No pod of the model's pool is in rotation (all ejected by the circuit breaker, or none at all). */
   NoPodAvailable = 'no_pod_available',
   /** The model's pool is saturated: the request waited its class's queue timeout, or the queue is full. */
   ModelOverloaded = 'model_overloaded',
   QuotaUnavailable = 'quota_unavailable',
+  /**
+   * The pods were reached but refused the work on every attempt: the runtime answered 503 (loading,
+   * sleeping, its engine down) or 429 (its own queue full). Retried on other pods first, like a 5xx.
+   */
+  UpstreamUnavailable = 'upstream_unavailable',
   UpstreamConnectFailed = 'upstream_connect_failed',
   UpstreamTimeout = 'upstream_timeout',
   UpstreamError = 'upstream_error',
@@ -100,6 +106,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.NoPodAvailable:
     case ErrorCode.ModelOverloaded:
     case ErrorCode.QuotaUnavailable:
+    case ErrorCode.UpstreamUnavailable:
     case ErrorCode.ShuttingDown:
       return { status: 503, type: 'service_unavailable' };
     case ErrorCode.UpstreamConnectFailed:

@@ -51,8 +51,14 @@ export class VllmAdapter implements RuntimeAdapter {
       const code = /maximum context length|context length/i.test(message) ? ErrorCode.ContextLengthExceeded : ErrorCode.InvalidRequest;
       return new ApiError(code, message, param);
     }
-    if (status === 429 || status === 503) {
-      return new ApiError(ErrorCode.NoPodAvailable, 'The model is overloaded. Please retry shortly.', null, { 'retry-after': '1' });
+    // The pod is up but refuses work: its queue is full (429) or it cannot serve right now (503). Not
+    // "no pod in rotation" (that is the scheduler's no_pod_available): the dispatcher has already
+    // retried on the pool's other pods when this reaches the client.
+    if (status === 429) {
+      return new ApiError(ErrorCode.UpstreamUnavailable, 'The inference servers for this model are overloaded. Please retry shortly.', null, { 'retry-after': '1' });
+    }
+    if (status === 503) {
+      return new ApiError(ErrorCode.UpstreamUnavailable, 'The inference servers for this model are temporarily unavailable. Please retry shortly.', null, { 'retry-after': '1' });
     }
     // 404 from a runtime means our catalogue names a model the pod does not serve: that is our fault.
     return new ApiError(ErrorCode.UpstreamError, `The inference server failed to process the request (HTTP ${status}).`);
