@@ -8,10 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { setupAdminDocs } from './admin/index.js';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/index.js';
+import { httpStatusError, sendError, toApiError } from './edge/index.js';
 import { LifecycleService } from './edge/index.js';
 import { InferencePipeline } from './inference/index.js';
 import { registerInferenceRoutes } from './inference/index.js';
@@ -40,6 +42,12 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
     },
     logger: false,
+    // Fastify's own routing errors (a malformed URL, an over-long path parameter) never reach Nest's
+    // exception filter: they get OpenAI's error object here.
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      reply.header('x-request-id', req.id);
+      sendError(reply, toApiError(err) ?? httpStatusError(err.statusCode ?? 500, err.message) ?? err, logger);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     bodyParser: false,

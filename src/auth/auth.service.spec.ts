@@ -145,11 +145,14 @@ describe('AuthService', () => {
     assert.equal(err.code, 'invalid_api_key');
   });
 
-  it('rejects an expired key even while it is cached', async () => {
+  it('rejects an expired key from the moment it expires, even while it is cached', async (ctx) => {
+    ctx.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const key = generateApiKey();
     const t = setup({ [key]: stored({ expiresAt: new Date(Date.now() + 150) }) });
     await t.auth.authenticate(`Bearer ${key}`);
-    await new Promise((r) => setTimeout(r, 200));
+    ctx.mock.timers.tick(149);
+    await t.auth.authenticate(`Bearer ${key}`);
+    ctx.mock.timers.tick(1);
     const err = await rejection(t.auth.authenticate(`Bearer ${key}`));
     assert.equal(err.status, 401);
     assert.match(err.message, /expired/);

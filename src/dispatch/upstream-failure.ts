@@ -38,7 +38,7 @@ export function classifyUpstreamError(err: unknown, phase: 'connect' | 'body'): 
   const name = (err as { name?: string })?.name ?? '';
   const message = (err as Error)?.message ?? String(err);
   if (name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {
-    return new UpstreamFailure('aborted', message, new ApiError(ErrorCode.UpstreamError, 'The request was cancelled.'));
+    return new UpstreamFailure('aborted', message, new ApiError(ErrorCode.ClientClosedRequest, 'The client closed the request before the response was complete.'));
   }
   if (code === 'UND_ERR_HEADERS_TIMEOUT') {
     return new UpstreamFailure('headers_timeout', message, new ApiError(ErrorCode.UpstreamTimeout, 'The inference server did not respond in time.'));

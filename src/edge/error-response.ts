@@ -25,6 +25,37 @@ export function toApiError(err: unknown): ApiError | undefined {
   }
 }
 
+/**
+ * A framework's HTTP error by its status: Nest's route-not-found, Fastify's body, content-type and URL
+ * errors (which Nest hands over as HttpExceptions), @fastify/static's refusals. A 4xx without a code
+ * of its own is a 400 invalid_request_error; a 5xx is not mapped (it is ours: 500, logged).
+ */
+export function httpStatusError(status: number, message: string): ApiError | undefined {
+  switch (status) {
+    case 400:
+      return new ApiError(ErrorCode.InvalidRequest, message);
+    case 401:
+      return new ApiError(ErrorCode.InvalidApiKey, message);
+    case 403:
+      return new ApiError(ErrorCode.PermissionDenied, message);
+    case 404: {
+      // Nest's not-found handler says "Cannot GET /path"; OpenAI says "Invalid URL (GET /path)".
+      const route = /^Cannot ([A-Z]+ \S+)$/.exec(message);
+      return route ? new ApiError(ErrorCode.UnknownRoute, `Invalid URL (${route[1]})`) : new ApiError(ErrorCode.NotFound, message);
+    }
+    case 405:
+      return new ApiError(ErrorCode.MethodNotAllowed, message);
+    case 413:
+      return new ApiError(ErrorCode.PayloadTooLarge, message);
+    case 415:
+      return new ApiError(ErrorCode.UnsupportedMediaType, message);
+    case 429:
+      return new ApiError(ErrorCode.RateLimitExceeded, message);
+    default:
+      return status >= 400 && status < 500 ? new ApiError(ErrorCode.InvalidRequest, message) : undefined;
+  }
+}
+
 export function sendError(reply: FastifyReply, err: unknown, logger: Logger): ApiError {
   let apiError = toApiError(err);
   if (!apiError) {

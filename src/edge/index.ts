@@ -5,3 +5,4 @@ export { IpThrottleService } from './ip-throttle.service.js';
 export { LifecycleService } from './lifecycle.service.js';
 export { OpenAiExceptionFilter } from './openai-exception.filter.js';
 export { RedisThrottlerStorage } from './redis-throttler.storage.js';
+export { httpStatusError, toApiError } from './error-response.js';

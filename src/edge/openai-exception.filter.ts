@@ -1,11 +1,13 @@
-/** Everything Nest catches outside the inference pipeline (unknown routes, /v1/models, admin) leaves as OpenAI's error object. */
+/**
+ * Everything Nest catches outside the inference pipeline (unknown routes, /v1/models, admin, Fastify's
+ * own body and content-type errors) leaves as OpenAI's error object: our ApiErrors as they are, the
+ * framework's HTTP errors by their status; only what is neither is a 500 server_error (logged).
+ */
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { ApiError } from '../errors/index.js';
-import { ErrorCode } from '../errors/index.js';
 import { LOGGER } from '../observability/index.js';
-import { sendError, toApiError } from './error-response.js';
+import { httpStatusError, sendError, toApiError } from './error-response.js';
 
 @Catch()
 export class OpenAiExceptionFilter implements ExceptionFilter {
@@ -17,16 +19,11 @@ export class OpenAiExceptionFilter implements ExceptionFilter {
   }
 
   private translate(exception: unknown): unknown {
-    if (toApiError(exception)) return exception;
+    const known = toApiError(exception);
+    if (known) return known;
     if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      if (status === 404) {
-        const req = exception.message.replace(/^Cannot /, '');
-        return new ApiError(ErrorCode.UnknownRoute, `Invalid URL (${req})`);
-      }
-      if (status === 405) return new ApiError(ErrorCode.MethodNotAllowed, exception.message);
-      if (status === 413) return new ApiError(ErrorCode.PayloadTooLarge, exception.message);
-      if (status === 400) return new ApiError(ErrorCode.InvalidRequest, exception.message);
+      // Fastify's own errors arrive wrapped, with the original (and its FST_ code) as the cause.
+      return toApiError(exception.cause) ?? httpStatusError(exception.getStatus(), exception.message) ?? exception;
     }
     return exception;
   }

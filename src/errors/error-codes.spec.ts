@@ -21,6 +21,10 @@ describe('error codes', () => {
       [ErrorCode.RateLimitExceeded, 429, 'rate_limit_error'],
       [ErrorCode.InsufficientQuota, 429, 'insufficient_quota'],
       [ErrorCode.NoPodAvailable, 503, 'service_unavailable'],
+      [ErrorCode.UpstreamUnavailable, 503, 'service_unavailable'],
+      [ErrorCode.UpstreamError, 502, 'server_error'],
+      [ErrorCode.UnsupportedMediaType, 415, 'invalid_request_error'],
+      [ErrorCode.ClientClosedRequest, 499, 'invalid_request_error'],
       [ErrorCode.Internal, 500, 'server_error'],
     ];
     for (const [code, status, type] of expected) assert.deepEqual(mapErrorCode(code), { status, type }, code);

@@ -28,11 +28,22 @@ export enum ErrorCode {
   // 429
   RateLimitExceeded = 'rate_limit_exceeded',
   InsufficientQuota = 'insufficient_quota',
+  /**
+   * 499 (nginx's "client closed request"): the client went away before the response was complete.
+   * Recorded in the access log and metrics, never sent (nobody is listening); not the upstream's fault.
+   */
+  ClientClosedRequest = 'client_closed_request',
   // 5xx: ours or the fleet's
+  /** No pod of the model's pool is in rotation (all ejected by the circuit breaker, or none at all). */
   NoPodAvailable = 'no_pod_available',
   /** The model's pool is saturated: the request waited its class's queue timeout, or the queue is full. */
   ModelOverloaded = 'model_overloaded',
   QuotaUnavailable = 'quota_unavailable',
+  /**
+   * The pods were reached but refused the work on every attempt: the runtime answered 503 (loading,
+   * sleeping, its engine down) or 429 (its own queue full). Retried on other pods first, like a 5xx.
+   */
+  UpstreamUnavailable = 'upstream_unavailable',
   UpstreamConnectFailed = 'upstream_connect_failed',
   UpstreamTimeout = 'upstream_timeout',
   UpstreamError = 'upstream_error',
@@ -90,9 +101,12 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
       return { status: 429, type: 'rate_limit_error' };
     case ErrorCode.InsufficientQuota:
       return { status: 429, type: 'insufficient_quota' };
+    case ErrorCode.ClientClosedRequest:
+      return { status: 499, type: 'invalid_request_error' };
     case ErrorCode.NoPodAvailable:
     case ErrorCode.ModelOverloaded:
     case ErrorCode.QuotaUnavailable:
+    case ErrorCode.UpstreamUnavailable:
     case ErrorCode.ShuttingDown:
       return { status: 503, type: 'service_unavailable' };
     case ErrorCode.UpstreamConnectFailed:

@@ -7,7 +7,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Principal } from '../tenancy/index.js';
 import type { CatalogModel } from '../catalog/index.js';
-import type { ApiError } from '../errors/index.js';
+import { ApiError } from '../errors/index.js';
+import { ErrorCode } from '../errors/index.js';
 import { LOGGER } from '../observability/index.js';
 import { MetricsService } from '../observability/index.js';
 import type { QuotaTicket } from '../quota/index.js';
@@ -39,6 +40,8 @@ export interface RequestRecord {
   clientGone: boolean;
 }
 
+const CLIENT_CLOSED = new ApiError(ErrorCode.ClientClosedRequest, 'The client closed the request.');
+
 @Injectable()
 export class RequestFinalizer {
   constructor(
@@ -55,11 +58,14 @@ export class RequestFinalizer {
     });
     const model = r.model?.name ?? 'unknown';
     const seconds = (performance.now() - r.startedAt) / 1000;
-    const status = r.clientGone ? 499 : r.status;
+    // A client that left is recorded as such (499 client_closed_request), whatever failed after it:
+    // the abort it caused is not the runtime's failure.
+    const error = r.clientGone ? CLIENT_CLOSED : r.error;
+    const status = r.clientGone ? CLIENT_CLOSED.status : r.status;
     this.metrics.requests.inc({ model, endpoint: r.endpoint, status });
     this.metrics.latency.observe({ model, endpoint: r.endpoint, stream: String(r.stream) }, seconds);
     if (r.ttftMs !== undefined) this.metrics.ttft.observe({ model }, r.ttftMs / 1000);
-    if (r.error) this.metrics.errors.inc({ model, type: r.error.type, code: r.error.code });
+    if (error) this.metrics.errors.inc({ model, type: error.type, code: error.code });
     if (r.usage) {
       this.metrics.tokens.inc({ model, kind: 'prompt' }, r.usage.prompt_tokens ?? 0);
       this.metrics.tokens.inc({ model, kind: 'completion' }, r.usage.completion_tokens ?? 0);
@@ -87,7 +93,7 @@ export class RequestFinalizer {
         ttftMs: r.ttftMs === undefined ? undefined : Math.round(r.ttftMs * 10) / 10,
         promptTokens: r.usage?.prompt_tokens ?? r.promptTokens,
         completionTokens: r.usage?.completion_tokens,
-        error: r.error?.code,
+        error: error?.code,
       },
       'request finished',
     );

@@ -20,7 +20,7 @@ export class MetricsService {
 
   readonly errors = new Counter({
     name: 'switchyard_errors_total',
-    help: 'Errors returned to clients, by model, OpenAI error type and code.',
+    help: 'Errors returned to clients (and client_closed_request: the client left first), by model, OpenAI error type and code.',
     labelNames: ['model', 'type', 'code'] as const,
     registers: [this.registry],
   });

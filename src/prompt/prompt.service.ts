@@ -6,8 +6,13 @@
  * (and every stream it serves) for a quarter of a second. Bodies over `prompt.offloadBytes` are counted
  * in a worker thread (Piscina); smaller ones inline, where a worker round trip would cost more than
  * the work. bench/prompt measures both.
+ *
+ * Only a chat template that refuses the messages is the client's fault (400). A worker thread that
+ * dies or throws, or any other failure while counting, is ours: it escapes as is and the edge answers
+ * 500 `server_error`, logged with the request id. Not 503: Piscina replaces a dead thread for the next
+ * task, but the same request would most likely fail the same way, so a retry-after would mislead.
  */
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
 import { Piscina } from 'piscina';
 import { APP_CONFIG, type AppConfig, type TokenizerId } from '../config/index.js';
 import type { CatalogModel } from '../catalog/index.js';
@@ -15,9 +20,11 @@ import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import type { InferenceEndpoint } from '../runtimes/index.js';
 import type { RequestBody } from '../validation/index.js';
-import { countPromptTokens } from './prompt-counter.js';
+import { TemplateError, countPromptTokens } from './prompt-counter.js';
 import { loadTokenizer } from './tokenizer.js';
-import type { CountTask } from './prompt.worker.js';
+import type { CountResult, CountTask } from './prompt.worker.js';
+
+const WORKER = new URL('./prompt.worker.js', import.meta.url);
 
 /** What later stages need: quota reserves `promptTokens + maxOutputTokens`; metering compares usage. */
 export interface PromptPlan {
@@ -36,11 +43,15 @@ const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 export class PromptService implements OnModuleInit, OnApplicationShutdown {
   private readonly pool: Piscina;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    /** The worker module (tests substitute one that crashes). */
+    @Optional() worker: URL = WORKER,
+  ) {
     // Threads start on the first large prompt (each loads its own tokenizers, ~175 MiB apiece), so a
     // gateway that never sees one does not pay for them.
     this.pool = new Piscina({
-      filename: new URL('./prompt.worker.js', import.meta.url).href,
+      filename: worker.href,
       minThreads: 0,
       maxThreads: config.prompt.workers,
       idleTimeout: 10 * 60_000,
@@ -61,13 +72,12 @@ export class PromptService implements OnModuleInit, OnApplicationShutdown {
     const tokenizer = model.tokenizer as TokenizerId;
     let counts: number[];
     try {
-      counts =
-        bodyBytes > this.config.prompt.offloadBytes
-          ? await this.pool.run({ tokenizer, endpoint, body } satisfies CountTask)
-          : countPromptTokens(loadTokenizer(tokenizer), endpoint, body);
+      counts = bodyBytes > this.config.prompt.offloadBytes ? fromWorker(await this.pool.run({ tokenizer, endpoint, body } satisfies CountTask)) : countPromptTokens(loadTokenizer(tokenizer), endpoint, body);
     } catch (err) {
-      // A template that raises (e.g. a role order the model's template forbids) is the request's fault.
-      throw new ApiError(ErrorCode.InvalidRequest, `The messages could not be rendered with this model's chat template: ${(err as Error).message}`, 'messages');
+      if (err instanceof TemplateError) {
+        throw new ApiError(ErrorCode.InvalidRequest, `The messages could not be rendered with this model's chat template: ${err.message}`, 'messages');
+      }
+      throw err;
     }
     const promptTokens = counts.reduce((a, b) => a + b, 0);
     const window = model.contextWindow;
@@ -120,4 +130,9 @@ export class PromptService implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.pool.destroy();
   }
+}
+
+function fromWorker(result: CountResult): number[] {
+  if ('templateError' in result) throw new TemplateError(result.templateError);
+  return result.counts;
 }

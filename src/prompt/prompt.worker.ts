@@ -1,9 +1,9 @@
 /** Worker thread for large prompts: same counting code, off the gateway's event loop. */
-import type { TokenizerId } from '../config/index.js';
 import type { RequestBody } from '../validation/index.js';
 import type { InferenceEndpoint } from '../runtimes/index.js';
-import { countPromptTokens } from './prompt-counter.js';
+import { TemplateError, countPromptTokens } from './prompt-counter.js';
 import { loadTokenizer } from './tokenizer.js';
+import type { TokenizerId } from '../config/index.js';
 
 export interface CountTask {
   tokenizer: TokenizerId;
@@ -11,6 +11,18 @@ export interface CountTask {
   body: RequestBody;
 }
 
-export default function count(task: CountTask): number[] {
-  return countPromptTokens(loadTokenizer(task.tokenizer), task.endpoint, task.body);
+/**
+ * A template's refusal comes back as a value: an error crossing the thread boundary loses its class,
+ * and the main thread must tell the request's fault (400) from a failure of ours (500). Anything else
+ * thrown here rejects the task as it is.
+ */
+export type CountResult = { counts: number[] } | { templateError: string };
+
+export default function count(task: CountTask): CountResult {
+  try {
+    return { counts: countPromptTokens(loadTokenizer(task.tokenizer), task.endpoint, task.body) };
+  } catch (err) {
+    if (err instanceof TemplateError) return { templateError: err.message };
+    throw err;
+  }
 }

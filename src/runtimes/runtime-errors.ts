@@ -17,8 +17,14 @@ export function runtimeError(status: number, fields: RuntimeErrorFields, context
     const code = contextLength.test(message) ? ErrorCode.ContextLengthExceeded : ErrorCode.InvalidRequest;
     return new ApiError(code, message, fields.param ?? null);
   }
-  if (status === 429 || status === 503) {
-    return new ApiError(ErrorCode.NoPodAvailable, 'The model is overloaded. Please retry shortly.', null, { 'retry-after': '1' });
+  // The pod is up but refuses work: its queue is full (429) or it cannot serve right now (503). Not
+  // "no pod in rotation" (that is the scheduler's no_pod_available): the dispatcher has already
+  // retried on the pool's other pods when this reaches the client.
+  if (status === 429) {
+    return new ApiError(ErrorCode.UpstreamUnavailable, 'The inference servers for this model are overloaded. Please retry shortly.', null, { 'retry-after': '1' });
+  }
+  if (status === 503) {
+    return new ApiError(ErrorCode.UpstreamUnavailable, 'The inference servers for this model are temporarily unavailable. Please retry shortly.', null, { 'retry-after': '1' });
   }
   // 404 from a runtime means our catalogue names a model or route the pod does not serve: our fault,
   // as is anything else; the runtime's message is not shown.

@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { countPromptTokens } from '../../src/prompt/prompt-counter.js';
 import { loadTokenizer } from '../../src/prompt/tokenizer.js';
 import type { RequestBody } from '../../src/validation/request-validator.js';
+import { eventually, sample } from '../support/eventually.js';
 import { bootGateway, createTenant, testCatalogue, uniqueSuffix, type TestGateway } from '../support/harness.js';
 
 const suffix = uniqueSuffix();
@@ -30,6 +31,7 @@ after(async () => {
 });
 
 const messages = [{ role: 'user' as const, content: 'Hello there!' }];
+const gatewaySample = async (gw: TestGateway, name: string, labels: Record<string, string>) => sample(await (await fetch(`${gw.url}/metrics`)).text(), name, labels);
 const post = (gw: TestGateway, key: string, body: object) =>
   fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -67,21 +69,42 @@ describe('rate limits through the gateway', () => {
   it('lets the SDK honour retry-after and succeed once the concurrency lease is free', async () => {
     const tenant = await createTenant(a.gateway, { tier: 'free' });
     const streaming = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: tenant.apiKey, maxRetries: 0 });
-    const long = await streaming.chat.completions.create({ model: a.names.chat, messages, max_tokens: 150, stream: true, ignore_eos: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+    // Holds the organization's only concurrency lease until the test cancels it (2,000 tokens outlast
+    // everything below), so what follows does not race the stream's end.
+    const holder = new AbortController();
+    const long = await streaming.chat.completions.create({ model: a.names.chat, messages, max_tokens: 2_000, stream: true, ignore_eos: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming, { signal: holder.signal });
     const drain = (async () => {
-      for await (const _ of long);
+      try {
+        for await (const _ of long);
+      } catch {
+        /* cancelled */
+      }
     })();
     // A raw request meanwhile is refused on the other replica: the lease is global.
     const refused = await post(b, tenant.apiKey, { model: a.names.chat, messages, max_tokens: 1 });
     assert.equal(refused.status, 429);
     assert.equal(refused.headers.get('retry-after'), '1');
     await refused.text();
-    // The SDK retries on 429 after retry-after(-ms), and gets through when the stream has ended.
-    const patient = new OpenAI({ baseURL: `${b.url}/v1`, apiKey: tenant.apiKey, maxRetries: 4 });
-    const started = Date.now();
-    const res = await patient.chat.completions.create({ model: a.names.chat, messages, max_tokens: 1 });
+    // The SDK retries on 429 after retry-after(-ms); every attempt it makes is recorded.
+    const attempts: Array<{ sentAt: number; status: number; answeredAt: number; retryAfterMs: number }> = [];
+    const recording: typeof fetch = async (input, init) => {
+      const sentAt = performance.now();
+      const res = await fetch(input, init);
+      attempts.push({ sentAt, status: res.status, answeredAt: performance.now(), retryAfterMs: Number(res.headers.get('retry-after-ms') ?? 0) });
+      return res;
+    };
+    const patient = new OpenAI({ baseURL: `${b.url}/v1`, apiKey: tenant.apiKey, maxRetries: 4, fetch: recording });
+    const pending = patient.chat.completions.create({ model: a.names.chat, messages, max_tokens: 1 });
+    await eventually(() => attempts.length > 0, "the SDK's first attempt");
+    assert.equal(attempts[0]!.status, 429, 'refused while the lease is held');
+    holder.abort(); // the stream ends, and its lease with it
+    const res = await pending;
     assert.equal(res.choices.length, 1);
-    assert.ok(Date.now() - started >= 900, 'waited for retry-after');
+    assert.equal(attempts.at(-1)!.status, 200);
+    for (let i = 1; i < attempts.length; i++) {
+      const waited = attempts[i]!.sentAt - attempts[i - 1]!.answeredAt;
+      assert.ok(attempts[i - 1]!.retryAfterMs >= 1 && waited >= attempts[i - 1]!.retryAfterMs - 1, `attempt ${i + 1} waited ${waited.toFixed(0)} ms for retry-after-ms ${attempts[i - 1]!.retryAfterMs}`);
+    }
     await drain;
   });
 
@@ -108,13 +131,17 @@ describe('rate limits through the gateway', () => {
     const client = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: tenant.apiKey, maxRetries: 0 });
     const controller = new AbortController();
     const stream = await client.chat.completions.create({ model: a.names.chat, messages, max_tokens: 2_000, stream: true, ignore_eos: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming, { signal: controller.signal });
+    const closed = () => gatewaySample(a, 'switchyard_requests_total', { model: a.names.chat, status: '499' });
+    const closedBefore = await closed();
     let seen = 0;
     try {
       for await (const _ of stream) if (++seen === 5) controller.abort();
     } catch {
       /* aborted */
     }
-    await new Promise((r) => setTimeout(r, 300));
+    // The gateway settles the moment it sees the client go (the 499 is counted right after); the next
+    // request on the same replica reaches Redis behind that settle.
+    await eventually(async () => (await closed()) > closedBefore, 'the abandoned stream to be finalised');
     const next = await post(a, tenant.apiKey, { model: a.names.chat, messages, max_tokens: 10 });
     assert.equal(next.status, 200, 'the 2,000-token reservation was given back');
     const remaining = Number(next.headers.get('x-ratelimit-remaining-tokens'));

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { parseCatalogue } from '../../src/config/index.js';
+import { eventually, sample } from '../support/eventually.js';
 import { SIM_PROFILE, bootGateway, uniqueSuffix, type TestGateway } from '../support/harness.js';
 import { assertMatchesSchema } from '../support/openai-schema.js';
 
@@ -85,6 +86,72 @@ describe('a dead pod', () => {
   });
 });
 
+describe('a pod that refuses work', () => {
+  let pod: SimPod;
+  let refusing: SimPod;
+  let gw: TestGateway;
+  let names: { ok: string; refusing: string };
+  before(async () => {
+    [pod, refusing] = await Promise.all([
+      spawnSimPod({ model: 'meta-llama/Llama-3.2-1B-Instruct', profile: SIM_PROFILE }),
+      spawnSimPod({ model: 'meta-llama/Llama-3.2-1B-Instruct', profile: SIM_PROFILE, args: ['--fault-error-rate', '1', '--fault-error-status', '503'] }),
+    ]);
+    const s = uniqueSuffix();
+    names = { ok: `ok-${s}`, refusing: `refusing-${s}` };
+    gw = await bootGateway(
+      parseCatalogue(
+        {
+          pools: [
+            { name: `ok-${s}`, runtime: 'sim', provider: 'static', servedModel: 'meta-llama/Llama-3.2-1B-Instruct', endpoints: [pod.baseUrl] },
+            { name: `refusing-${s}`, runtime: 'sim', provider: 'static', servedModel: 'meta-llama/Llama-3.2-1B-Instruct', endpoints: [refusing.baseUrl] },
+          ],
+          models: [
+            { name: names.ok, pool: `ok-${s}`, contextWindow: 4096, tokenizer: 'llama3' },
+            { name: names.refusing, pool: `refusing-${s}`, contextWindow: 4096, tokenizer: 'llama3', fallbacks: [names.ok] },
+          ],
+        },
+        'test',
+      ),
+    );
+  });
+  after(async () => {
+    await gw?.close();
+    await Promise.all([pod?.stop(), refusing?.stop()]);
+  });
+
+  const chat = (model: string, headers: Record<string, string> = {}) =>
+    fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.apiKey}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 }),
+    });
+
+  it('answers 503 upstream_unavailable with retry-after, not no_pod_available, when the runtime says it is busy or unavailable', async () => {
+    // The pod stays in rotation throughout (a 429 never counts against it; one 503 does not eject it):
+    // the runtime's refusal is not "no pod in rotation".
+    for (const status of [429, 503]) {
+      const res = await chat(names.ok, { 'x-sim-fault': `error=${status}` });
+      const body = (await res.json()) as { error: { type: string; code: string } };
+      assertMatchesSchema('ErrorResponse', body);
+      assert.equal(res.status, 503, `runtime ${status}: ${JSON.stringify(body)}`);
+      assert.deepEqual([body.error.type, body.error.code], ['service_unavailable', 'upstream_unavailable'], `runtime ${status}`);
+      assert.ok(Number(res.headers.get('retry-after')) >= 1);
+    }
+  });
+
+  it(
+    'hands the request to the fallback when every pod of the pool answers 503',
+    { todo: "passes once the router's POOL_FAILURES (src/routing/model-router.ts) includes ErrorCode.UpstreamUnavailable" },
+    async () => {
+      const res = await chat(names.refusing);
+      const body = (await res.json()) as { model?: string };
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.model, names.ok);
+      assert.equal(res.headers.get('x-switchyard-fallback-reason'), 'upstream_failed');
+    },
+  );
+});
+
 describe('a client that disconnects', () => {
   let pod: SimPod;
   let gw: TestGateway;
@@ -123,6 +190,12 @@ describe('a client that disconnects', () => {
       running = await podMetric(pod, 'vllm:num_requests_running');
     }
     assert.equal(running, 0, 'the pod stopped generating for the departed client');
+    // Recorded as the client's doing, not as an upstream failure.
+    const labels = { model: gw.names.chat, code: 'client_closed_request' };
+    await eventually(async () => sample(await (await fetch(`${gw.url}/metrics`)).text(), 'switchyard_errors_total', labels) === 1, 'the request to be finalised');
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.equal(sample(metrics, 'switchyard_requests_total', { model: gw.names.chat, status: '499' }), 1);
+    assert.equal(sample(metrics, 'switchyard_errors_total', { model: gw.names.chat, code: 'upstream_error' }), 0);
   });
 });
 

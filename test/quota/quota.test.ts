@@ -19,6 +19,7 @@ import { NO_LIMITS, scopeKey } from '../../src/quota/limits.js';
 import { QuotaService } from '../../src/quota/quota.service.js';
 import { QuotaStore } from '../../src/quota/quota.store.js';
 import { RedisService } from '../../src/redis/redis.service.js';
+import { eventually } from '../support/eventually.js';
 
 const REDIS = process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = pino({ level: 'silent' });
@@ -42,7 +43,19 @@ async function replica(config: AppConfig, policies = memoryPolicies()) {
   await redis.onModuleInit().catch(() => undefined);
   const metrics = new MetricsService();
   const audit = { append: async () => undefined } as unknown as AuditLogRepository;
-  return { quota: new QuotaService(new QuotaStore(redis), policies, metrics, audit, config, logger), metrics, policies };
+  const store = new QuotaStore(redis);
+  return { quota: new QuotaService(store, policies, metrics, audit, config, logger), metrics, policies, store };
+}
+
+/** Counts the lease renewals `store` has completed (each extends the lease a full term from then). */
+function countRenewals(store: QuotaStore): { completed(): number } {
+  const renew = store.renew.bind(store);
+  let completed = 0;
+  store.renew = async (...args: Parameters<QuotaStore['renew']>) => {
+    await renew(...args);
+    completed++;
+  };
+  return { completed: () => completed };
 }
 
 after(async () => {
@@ -120,7 +133,10 @@ describe('quota limits on real Redis', () => {
     await b.settle({ promptTokens: 1, completionTokens: 1 }); // settling twice is harmless
   });
 
-  it('lets the leases of a gateway that died expire', async () => {
+  it('lets the leases of a gateway that died expire, at the end of their term', async (ctx) => {
+    // Lease expiry is decided by the admitting replica's clock (Date.now() passed to the script), so
+    // mocked Date walks it to either side of the deadline without waiting.
+    ctx.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const config = quotaConfig({ concurrency: 1 }, { leaseMs: 1_000 });
     const dead = await replica(config);
     const alive = await replica(config);
@@ -128,19 +144,25 @@ describe('quota limits on real Redis', () => {
     await dead.quota.admit(who, model(), 1, 1);
     dead.quota.onApplicationShutdown(); // stops renewing without settling: the process "died"
     await refused(alive.quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
-    await new Promise((r) => setTimeout(r, 1_100));
+    ctx.mock.timers.tick(999);
+    await refused(alive.quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
+    ctx.mock.timers.tick(2);
     const ticket = await alive.quota.admit(who, model(), 1, 1);
     await ticket.settle({ promptTokens: 1, completionTokens: 1 });
   });
 
   it('renews the lease of a long request (and its scope’s lease set) so it is not lost while it runs', async () => {
     const config = quotaConfig({ concurrency: 1 }, { leaseMs: 1_000 });
-    const { quota } = await replica(config);
+    const { quota, store } = await replica(config);
+    const renewals = countRenewals(store);
     const who = principal();
     const long = await quota.admit(who, model(), 1, 1);
-    // Longer than the lease and than the lease set's own expiry (2 × lease) with no new admission.
-    await new Promise((r) => setTimeout(r, 2_600));
-    await refused(quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
+    // Checked right after each renewal (a full term ahead), up to the third: by then the lease and the
+    // lease set's own expiry (2 × lease, real time in Redis) would both have lapsed without renewals.
+    for (let n = 1; n <= 3; n++) {
+      await eventually(() => renewals.completed() >= n, `renewal ${n}`);
+      await refused(quota.admit(who, model(), 1, 1), 'rate_limit_exceeded');
+    }
     await long.settle({ promptTokens: 1, completionTokens: 1 });
   });
 

@@ -57,7 +57,7 @@ describe('TrtllmAdapter', () => {
 
   it('turns 503 (executor unavailable) into a retryable 503 and other failures into upstream_error', () => {
     const busy = trtllm.translateError(503, 'LLM is unavailable. Please check the server logs for more details.');
-    assert.equal(busy.code, ErrorCode.NoPodAvailable);
+    assert.equal(busy.code, ErrorCode.UpstreamUnavailable);
     assert.equal(busy.headers['retry-after'], '1');
     assert.equal(trtllm.translateError(500, { message: 'Internal Server Error' }).code, ErrorCode.UpstreamError);
     assert.equal(trtllm.translateError(404, { detail: 'Not Found' }).code, ErrorCode.UpstreamError);

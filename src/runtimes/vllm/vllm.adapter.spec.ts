@@ -41,7 +41,7 @@ describe('VllmAdapter', () => {
   it('turns a busy runtime into a retryable 503 and hides server errors behind upstream_error', () => {
     for (const status of [429, 503]) {
       const busy = vllm.translateError(status, { error: { message: 'queue full' } });
-      assert.equal(busy.code, ErrorCode.NoPodAvailable);
+      assert.equal(busy.code, ErrorCode.UpstreamUnavailable);
       assert.equal(busy.status, 503);
       assert.equal(busy.headers['retry-after'], '1');
     }
