@@ -73,6 +73,7 @@ const POOL_FAILURES: ReadonlySet<ErrorCode> = new Set([
   ErrorCode.UpstreamError,
   ErrorCode.UpstreamTimeout,
   ErrorCode.NoPodAvailable,
+  ErrorCode.UpstreamUnavailable,
 ]);
 
 @Injectable()

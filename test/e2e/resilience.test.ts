@@ -141,7 +141,6 @@ describe('a pod that refuses work', () => {
 
   it(
     'hands the request to the fallback when every pod of the pool answers 503',
-    { todo: "passes once the router's POOL_FAILURES (src/routing/model-router.ts) includes ErrorCode.UpstreamUnavailable" },
     async () => {
       const res = await chat(names.refusing);
       const body = (await res.json()) as { model?: string };
