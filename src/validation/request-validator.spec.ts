@@ -210,6 +210,13 @@ describe('request validation from the OpenAI spec', () => {
     }
   });
 
+  it('refuses every remote image URL by default (empty allow-list), keeps data: URLs', () => {
+    const strict = new RequestValidator({ prompt: { ...limits, imageUrlHosts: [] } } as unknown as AppConfig);
+    const image = (url: string) => JSON.stringify({ ...BASE['chat.completions'], messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] });
+    assert.throws(() => strict.parse('chat.completions', image('https://images.example.com/cat.png')), (err: unknown) => err instanceof ApiError && err.code === 'invalid_image_url' && err.param === 'messages[0].content[0].image_url.url');
+    strict.parse('chat.completions', image('data:image/jpeg;base64,/9j/4AAQ'));
+  });
+
   it('enforces the rules across fields', () => {
     const chat = BASE['chat.completions'];
     const tool = { type: 'function', function: { name: 'get', parameters: { type: 'object', properties: { a: { type: 'string' } } } } };
