@@ -15,9 +15,11 @@
 import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 
+/**
+ * The data: URL header. The payload itself is not scanned: malformed base64 is the runtime's 400 to
+ * give, fetches nothing, and checking every character of a 4 MiB image cost ~12 ms of event loop.
+ */
 const DATA_URL = /^data:image\/[a-z0-9.+-]+;base64,/i;
-/** Standard base64 (what browsers and SDKs produce), optionally padded. */
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export class ImageUrlPolicy {
   private readonly exact = new Set<string>();
@@ -39,8 +41,7 @@ export class ImageUrlPolicy {
       throw new ApiError(ErrorCode.InvalidImageUrl, `Image URL too long: ${url.length} characters; at most ${this.maxChars} are allowed.`, param);
     }
     if (url.startsWith('data:')) {
-      const header = DATA_URL.exec(url);
-      if (!header || !BASE64.test(url.slice(header[0].length))) {
+      if (!DATA_URL.test(url)) {
         throw new ApiError(ErrorCode.InvalidImageUrl, "Invalid image data URL: expected 'data:image/<type>;base64,<base64 data>'.", param);
       }
       return;
