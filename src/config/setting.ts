@@ -156,7 +156,7 @@ export function hostList(s: Common): Setting<string[]> {
   return define({
     ...s,
     accepts: 'comma-separated host names or *.domain patterns; empty = none',
-    shownDefault: s.shownDefault ?? 'empty',
+    shownDefault: s.shownDefault ?? 'none (empty list)',
     emptyIsValue: true,
     fallback: { value: [] },
     parse: (raw) => {
