@@ -148,6 +148,25 @@ export function listOf<const T extends string>(s: Common & { default: readonly T
   });
 }
 
+/** A host name, or `*.` + a domain (any host under it): letters, digits, hyphens, dots. */
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+/** A comma-separated list of host names (`*.example.com` for every host under a domain), lower-cased; empty by default. */
+export function hostList(s: Common): Setting<string[]> {
+  return define({
+    ...s,
+    accepts: 'comma-separated host names or *.domain patterns; empty = none',
+    shownDefault: s.shownDefault ?? 'none (empty list)',
+    emptyIsValue: true,
+    fallback: { value: [] },
+    parse: (raw) => {
+      const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+      if (hosts.some((h) => !HOST_PATTERN.test(h))) throw new Invalid('must be a comma-separated list of host names or *.domain patterns');
+      return hosts;
+    },
+  });
+}
+
 /** A URL with one of the given protocols ('postgresql:', …). Sensitive by default: URLs carry passwords. */
 export function url(s: Common & { default: string; protocols: readonly string[] }): Setting<string> {
   return define({

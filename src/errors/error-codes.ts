@@ -12,6 +12,8 @@ export enum ErrorCode {
   UnsupportedParameter = 'unsupported_parameter',
   UnsupportedValue = 'unsupported_value',
   ContextLengthExceeded = 'context_length_exceeded',
+  /** An `image_url` the gateway will not let a runtime fetch (host not on the allow-list, bad data: URL). */
+  InvalidImageUrl = 'invalid_image_url',
   // 401 / 403
   InvalidApiKey = 'invalid_api_key',
   PermissionDenied = 'permission_denied',
@@ -81,6 +83,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.UnsupportedParameter:
     case ErrorCode.UnsupportedValue:
     case ErrorCode.ContextLengthExceeded:
+    case ErrorCode.InvalidImageUrl:
       return { status: 400, type: 'invalid_request_error' };
     case ErrorCode.InvalidApiKey:
       return { status: 401, type: 'authentication_error' };

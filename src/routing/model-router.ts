@@ -19,7 +19,7 @@
  * the prompt's prefix hashes (computed once, reused by fallbacks).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { canUseModel, type Principal } from '../tenancy/index.js';
+import { canUseModel, organizationCacheSalt, type Principal } from '../tenancy/index.js';
 import { CatalogService } from '../catalog/index.js';
 import type { CatalogModel } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig, type PriorityClass, type Tier } from '../config/index.js';
@@ -65,6 +65,8 @@ export interface Route {
   readonly chain: readonly CatalogModel[];
   readonly position: number;
   readonly prefix: PrefixKey;
+  /** The runtime's `cache_salt` for this request (its organization's prefix cache), or none (shared). */
+  readonly cacheSalt?: string;
 }
 
 /** Errors after which the next model of the chain is tried: the pool failed, not the request. */
@@ -89,8 +91,22 @@ export class ModelRouter {
   /** The model to try first. When every pool of the chain is down, the requested model (admission then sheds with 503 + retry-after). */
   async route(req: RouteRequest): Promise<Route> {
     const chain = this.chain(req);
-    const prefix = prefixKey(req.endpoint, req.body, this.config.scheduling.prefix);
+    const salt = this.cacheSalt(req);
+    const prefix = prefixKey(req.endpoint, req.body, this.config.scheduling.prefix, salt);
     return (await this.select(req, chain, 0, prefix, undefined)) ?? this.build(req, chain, 0, prefix, req.plan, undefined);
+  }
+
+  /**
+   * Whose prefix cache the request may use on the runtime (tenancy/cache-salt.ts): its organization's
+   * (or, with the client's own `cache_salt`, a partition of it), unless the operator shares caches
+   * (SWITCHYARD_PREFIX_CACHE_SCOPE=shared) and the client asked for none. Embeddings are not salted:
+   * they report no cached tokens and pooling runtimes take no salt.
+   */
+  private cacheSalt(req: RouteRequest): string | undefined {
+    if (req.endpoint === 'embeddings') return undefined;
+    const own = typeof req.body.cache_salt === 'string' ? req.body.cache_salt : undefined;
+    if (own === undefined && this.config.scheduling.prefix.cacheScope === 'shared') return undefined;
+    return organizationCacheSalt(this.config.keyPepper, req.principal.orgId, own);
   }
 
   /** After `err` on `route`'s pool: the next model of the chain that can serve, or undefined. */
@@ -178,6 +194,7 @@ export class ModelRouter {
       chain,
       position,
       prefix,
+      cacheSalt: this.cacheSalt(req),
     };
   }
 }
