@@ -49,6 +49,8 @@ export interface AppConfig {
   scheduling: SchedulingConfig;
   shutdownGraceMs: number;
   upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number };
+  /** `kubernetes` pools: a kubeconfig file, or (undefined) the in-cluster service account. */
+  kubernetes: { kubeconfig?: string };
   catalogue: CatalogueConfig;
 }
 

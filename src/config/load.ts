@@ -61,6 +61,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       bodyTimeoutMs: s.upstreamBodyTimeoutMs,
       connectionsPerPod: s.upstreamConnectionsPerPod,
     },
+    kubernetes: { kubeconfig: s.kubeconfig },
     catalogue,
   };
 }
