@@ -10,7 +10,7 @@
  * Every change is reported within the event-loop turn it arrives in.
  *
  * When the API server is unreachable the informer errors and stops; it is started again after a
- * back-off (250 ms doubling to 5 s), resuming from its last resourceVersion. Meanwhile nothing is
+ * back-off (250 ms doubling to 2 s), resuming from its last resourceVersion. Meanwhile nothing is
  * reported, so routing keeps the last known pods and the fleet monitor's health probes eject the dead.
  * Every gateway replica watches on its own: discovery needs no leader.
  */
@@ -21,7 +21,7 @@ import type { FleetPool, FleetProvider, PodEndpoint, PodListListener, WorkloadRe
 import { KubeApiError, KubeClient, labelSelectorOf, type InferencePoolObject } from './kube-client.js';
 
 const RETRY_BASE_MS = 250;
-const RETRY_MAX_MS = 5_000;
+const RETRY_MAX_MS = 2_000;
 
 interface Target {
   selector: Record<string, string>;
