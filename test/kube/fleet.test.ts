@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { eventually } from '../support/eventually.js';
 import { chatStream, metric, SERVED, SLOW } from '../scheduling/support.js';
 import type { TestGateway } from '../support/harness.js';
-import { uniqueSuffix } from '../support/harness.js';
+import { createTenant, uniqueSuffix } from '../support/harness.js';
 import { isReady, TestCluster } from '../support/kube-api/cluster.js';
 import { bootKubeGateway, fleetPods, kubeCatalogue, kubectl, podState } from './support.js';
 
@@ -96,9 +96,47 @@ describe('kubernetes provider, end to end', () => {
     assert.deepEqual(entry.details, { replicas: 1, previous: 3 });
   });
 
+  it('shows pools to admins and refuses bad scale requests with OpenAI errors', async () => {
+    const admin = (key: string, path: string, init: RequestInit = {}) =>
+      fetch(`${gw.url}/admin/v1/pools${path}`, { ...init, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
+    const list = (await (await admin(gw.adminKey, '')).json()) as { object: string; data: any[] };
+    assert.equal(list.object, 'list');
+    const pool = list.data.find((p) => p.name === POOL);
+    assert.deepEqual({ ...pool, pods: undefined }, { object: 'pool', name: POOL, runtime: 'sim', provider: 'kubernetes', replicas: { desired: 1, current: 1, ready: 1 }, queue_depth: 0, pods: undefined });
+    assert.equal(pool.pods.length, 1);
+    assert.equal(pool.pods[0].state, 'ready');
+    assert.equal(typeof pool.pods[0].kv_cache_usage, 'number');
+    const put = (key: string, name: string, body: unknown) => admin(key, `/${name}/replicas`, { method: 'PUT', body: JSON.stringify(body) });
+    const bad = await put(gw.adminKey, POOL, { replicas: -1 });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as any).error.param, 'replicas');
+    const unknown = await put(gw.adminKey, 'no-such-pool', { replicas: 1 });
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(((await unknown.json()) as any).error.param, 'pool');
+    const orgAdmin = await createTenant(gw.gateway, { scopes: ['org_admin'] });
+    assert.equal((await admin(orgAdmin.apiKey, '')).status, 200);
+    const denied = await put(orgAdmin.apiKey, POOL, { replicas: 2 });
+    assert.equal(denied.status, 403);
+    assert.equal(((await denied.json()) as any).error.type, 'permission_error');
+    assert.equal(cluster.store.get('deployments', 'default', POOL)!.spec.replicas, 1);
+  });
+
   it('keeps serving while the API server is down, and picks up changes made meanwhile once it is back', async () => {
     await cluster.api.stop();
     for (let i = 0; i < 3; i++) await ask(`api down ${i}`);
+    const scale = await fetch(`${gw.url}/admin/v1/pools/${POOL}/replicas`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${gw.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ replicas: 2 }),
+    });
+    assert.equal(scale.status, 503);
+    const error = ((await scale.json()) as { error: { type: string; code: string; message: string } }).error;
+    assert.equal(error.type, 'service_unavailable');
+    assert.equal(error.code, 'fleet_unavailable');
+    const pools = (await (await fetch(`${gw.url}/admin/v1/pools`, { headers: { authorization: `Bearer ${gw.adminKey}` } })).json()) as { data: Array<{ name: string; replicas: unknown; pods: unknown[] }> };
+    const pool = pools.data.find((p) => p.name === POOL)!;
+    assert.equal(pool.replicas, null); // the Deployment cannot be read; the pods are the last known
+    assert.equal(pool.pods.length, 1);
     // A change the gateway cannot see yet (the controller works on the store, as it would with etcd).
     cluster.store.update('deployments', { ...cluster.store.get('deployments', 'default', POOL)!, spec: { ...cluster.store.get('deployments', 'default', POOL)!.spec, replicas: 2 } }, true);
     await eventually(() => readyPods().length === 2, 'a second pod to be Ready', 20_000);
