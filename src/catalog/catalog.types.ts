@@ -26,5 +26,5 @@ export interface CatalogPool {
   provider: PoolConfig['provider'];
   servedModel: string;
   replicas: number;
-  template: Pick<PoolConfig, 'sim' | 'local' | 'endpoints'>;
+  template: Pick<PoolConfig, 'sim' | 'local' | 'endpoints' | 'kubernetes'>;
 }

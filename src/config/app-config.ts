@@ -57,6 +57,8 @@ export interface AppConfig {
    * test hook that lets any client fail or kill a pod, so never on by default.
    */
   upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number; simFaultInjection: boolean };
+  /** `kubernetes` pools: a kubeconfig file, or (undefined) the in-cluster service account. */
+  kubernetes: { kubeconfig?: string };
   catalogue: CatalogueConfig;
 }
 

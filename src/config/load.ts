@@ -64,6 +64,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       connectionsPerPod: s.upstreamConnectionsPerPod,
       simFaultInjection: s.simFaultInjection,
     },
+    kubernetes: { kubeconfig: s.kubeconfig },
     catalogue,
   };
 }

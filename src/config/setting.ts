@@ -19,7 +19,7 @@ export const SETTING_GROUPS = {
   routing: 'Routing',
   scheduling: 'Admission and queues',
   upstream: 'Dispatch and upstream HTTP',
-  fleet: 'Pod health',
+  fleet: 'Pods: discovery and health',
 } as const;
 export type SettingGroup = keyof typeof SETTING_GROUPS;
 

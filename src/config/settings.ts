@@ -306,6 +306,13 @@ export const SETTINGS = {
     shownDefault: '1000 or the scrape interval, whichever is less',
     description: 'timeout of a scrape or health probe',
   }),
+  kubeconfig: text({
+    name: 'SWITCHYARD_KUBECONFIG',
+    group: 'fleet',
+    accepts: 'path to a kubeconfig file',
+    shownDefault: "none: the pod's service account (in-cluster)",
+    description: 'the Kubernetes API server and credentials of `kubernetes` pools; unset, the gateway uses the service account it runs as',
+  }),
   breakerFailures: int({ name: 'SWITCHYARD_BREAKER_FAILURES', group: 'fleet', default: 3, min: 1, max: 1_000, description: 'consecutive failed requests (5xx or timeout before the first byte) that eject a pod; a refused connection ejects at once' }),
   breakerProbeFailures: int({ name: 'SWITCHYARD_BREAKER_PROBE_FAILURES', group: 'fleet', default: 2, min: 1, max: 1_000, description: 'consecutive failed /health probes that eject a pod' }),
   breakerEjectBaseMs: int({ name: 'SWITCHYARD_BREAKER_EJECT_BASE_MS', group: 'fleet', default: 2_000, min: 100, max: 600_000, description: 'first ejection; doubles with each ejection in a row' }),

@@ -51,6 +51,8 @@ export enum ErrorCode {
   UpstreamError = 'upstream_error',
   UpstreamStreamInterrupted = 'upstream_stream_interrupted',
   ShuttingDown = 'shutting_down',
+  /** The system that runs a pool's pods (the Kubernetes API) refused or could not be reached: an admin scale failed. */
+  FleetUnavailable = 'fleet_unavailable',
   Internal = 'internal_error',
 }
 
@@ -111,6 +113,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.QuotaUnavailable:
     case ErrorCode.UpstreamUnavailable:
     case ErrorCode.ShuttingDown:
+    case ErrorCode.FleetUnavailable:
       return { status: 503, type: 'service_unavailable' };
     case ErrorCode.UpstreamConnectFailed:
     case ErrorCode.UpstreamError:
