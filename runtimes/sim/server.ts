@@ -15,6 +15,8 @@ import type { ChatTool } from '../../src/prompt/tokenizer.js';
 
 /** The vLLM release whose API the simulator imitates (reported by GET /version). */
 export const SIM_VLLM_VERSION = '0.19.1+sim';
+/** The TensorRT-LLM release whose trtllm-serve the simulator imitates with `--flavor trtllm`. */
+export const SIM_TRTLLM_VERSION = '1.0.0+sim';
 
 type Handler = (ctx: SimContext, req: IncomingMessage, res: ServerResponse, body: Body, arrivalMs: number) => void;
 
@@ -24,6 +26,15 @@ const POST_JSON: Record<string, Handler> = {
   '/v1/embeddings': handleEmbeddings,
   '/tokenize': (ctx, _req, res, body) => tokenize(ctx, res, body),
   '/detokenize': (ctx, _req, res, body) => detokenize(ctx, res, body),
+};
+
+/**
+ * trtllm-serve's generation routes: no embeddings (a separate `trtllm-serve embeddings` server) and
+ * no tokenize/detokenize; unknown routes get FastAPI's 404 as with vLLM.
+ */
+const TRTLLM_POST_JSON: Record<string, Handler> = {
+  '/v1/chat/completions': handleChat,
+  '/v1/completions': handleCompletions,
 };
 
 export function createSimServer(ctx: SimContext): Server {
@@ -42,7 +53,8 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse,
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const post = POST_JSON[path];
+  const trtllm = ctx.trtllmMetrics;
+  const post = (trtllm ? TRTLLM_POST_JSON : POST_JSON)[path];
   if (post) {
     if (req.method !== 'POST') return methodNotAllowed(res);
     const raw = await readBody(req);
@@ -50,7 +62,7 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse,
     try {
       body = JSON.parse(raw);
     } catch (err) {
-      throw new SimError(400, `JSON decode error: ${(err as Error).message}`, 'BadRequestError');
+      throw new SimError(400, `JSON decode error: ${(err as Error).message}`, 'BadRequestError', null, true);
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('The request body must be a JSON object');
     post(ctx, req, res, body as Body, arrivalMs);
@@ -58,6 +70,19 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse,
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return ['/health', '/metrics', '/v1/models', '/version'].includes(path) ? methodNotAllowed(res) : notFound(res);
+  }
+  if (trtllm) {
+    switch (path) {
+      case '/metrics':
+        sendJson(res, 200, JSON.stringify(trtllm.iterationStats()));
+        return;
+      case '/prometheus/metrics':
+        sendJson(res, 200, await trtllm.renderPrometheus(), trtllm.registry.contentType);
+        return;
+      case '/version':
+        sendJson(res, 200, JSON.stringify({ version: SIM_TRTLLM_VERSION }));
+        return;
+    }
   }
   switch (path) {
     case '/health':

@@ -277,7 +277,7 @@ describe('the simulator image', () => {
     await Promise.all(pods.map((p) => p.stop()));
   });
   async function start(argv: string[]): Promise<SimPod> {
-    const pod = await spawnSimCommand(argv, { cwd: ROOT, startTimeoutMs: 60_000 });
+    const pod = await spawnSimCommand(argv, { cwd: ROOT, startTimeoutMs: 180_000 });
     pods.push(pod);
     return pod;
   }
