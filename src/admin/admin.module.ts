@@ -1,5 +1,5 @@
 /**
- * /admin/v1: organizations, keys, limits, audit log. Ordinary Nest guards and DTO pipes run here (not
+ * /admin/v1: organizations, keys, limits, the model catalogue, audit log. Ordinary Nest guards and DTO pipes run here (not
  * on /v1): the per-IP throttle (@nestjs/throttler on the shared Redis storage) before AdminGuard's
  * key check, so a flood of guessed admin keys is cut before it reaches the key cache's database fallback.
  */
@@ -17,6 +17,7 @@ import { AdminThrottlerGuard } from './admin-throttler.guard.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { AuditLogController } from './audit-log.controller.js';
 import { LimitsController } from './limits.controller.js';
+import { ModelsController } from './models.controller.js';
 import { OrganizationsController } from './organizations.controller.js';
 
 const MINUTE_MS = 60_000;
@@ -40,7 +41,7 @@ const MINUTE_MS = 60_000;
       }),
     }),
   ],
-  controllers: [OrganizationsController, ApiKeysController, LimitsController, AuditLogController],
+  controllers: [OrganizationsController, ApiKeysController, LimitsController, ModelsController, AuditLogController],
   providers: [AdminThrottlerGuard, AdminGuard],
 })
 export class AdminModule {}
