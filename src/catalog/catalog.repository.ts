@@ -64,9 +64,12 @@ export type ModelChange = (current: ModelDefinition | undefined, others: ModelDe
 export class CatalogRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Writes the configured pools, and the configured models that have no row yet (enabled or not). */
-  async seed(catalogue: CatalogueConfig): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
+  /**
+   * Writes the configured pools, and the configured models that have no row yet (enabled or not).
+   * Returns the configured models whose stored row says otherwise: changed or deleted by an admin.
+   */
+  async seed(catalogue: CatalogueConfig): Promise<Array<{ name: string; deleted: boolean; fields: string[] }>> {
+    return this.prisma.$transaction(async (tx) => {
       await this.lock(tx);
       for (const pool of catalogue.pools) {
         const data = {
@@ -82,6 +85,15 @@ export class CatalogRepository {
       await tx.model.createMany({
         data: catalogue.models.map((m) => ({ name: m.name, ...columns({ ...m, maxOutputTokens: m.maxOutputTokens ?? null }) })),
         skipDuplicates: true,
+      });
+      const stored = new Map((await tx.model.findMany({ where: { name: { in: catalogue.models.map((m) => m.name) } } })).map((r) => [r.name, r]));
+      return catalogue.models.flatMap((m) => {
+        const row = stored.get(m.name);
+        if (!row) return [];
+        const want = columns({ ...m, maxOutputTokens: m.maxOutputTokens ?? null });
+        const have = columns(definition(row));
+        const fields = (Object.keys(want) as Array<keyof typeof want>).filter((k) => stable(want[k]) !== stable(have[k]));
+        return !row.enabled || fields.length ? [{ name: m.name, deleted: !row.enabled, fields }] : [];
       });
     });
   }
@@ -157,6 +169,11 @@ export class CatalogRepository {
   private async lock(tx: Tx): Promise<void> {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CATALOG_LOCK})`;
   }
+}
+
+/** JSON with object keys sorted (jsonb does not keep the order they were written in). */
+function stable(value: unknown): string {
+  return JSON.stringify(value, value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value).sort() : undefined);
 }
 
 function notFound(name: string): ApiError {

@@ -42,7 +42,15 @@ export class CatalogService implements OnModuleInit {
 
   /** Seeds the configured catalogue into PostgreSQL and loads it (after the database module is up). */
   async onModuleInit(): Promise<void> {
-    await this.repository.seed(this.config.catalogue);
+    for (const differs of await this.repository.seed(this.config.catalogue)) {
+      // PostgreSQL wins over the file: say so, or an edited config entry would seem ignored.
+      this.logger.warn(
+        differs.deleted ? { model: differs.name } : { model: differs.name, fields: differs.fields },
+        differs.deleted
+          ? 'the config file lists a model that was deleted through the admin API; it stays deleted'
+          : 'the config file differs from the stored model, which was changed through the admin API; the stored definition is served',
+      );
+    }
     await this.reload();
   }
 

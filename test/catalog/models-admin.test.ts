@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { parseCatalogue, type CatalogueConfig } from '../../src/config/index.js';
+import { CatalogRepository } from '../../src/catalog/catalog.repository.js';
 import { PrismaService } from '../../src/database/index.js';
 import { spawnSimPod, type SimPod } from '../../runtimes/sim/spawn.js';
 import { eventually } from '../support/eventually.js';
@@ -175,6 +176,12 @@ describe('models through the admin API, two replicas', () => {
     assert.deepEqual([seeded.body.context_window, seeded.body.input_price_per_mtok], [2048, 3]);
     assert.equal((await admin(a, 'GET', `/models/${EXTRA}`)).status, 404);
     assert.equal((await chat(a, `${ADDED_ALIAS}-2`)).model, `${ADDED_ALIAS}-2`);
+    // What the boot warning reports: config entries the stored rows override.
+    const differs = await a.gateway.app.get(CatalogRepository).seed(catalogue);
+    assert.deepEqual(differs, [
+      { name: SEEDED, deleted: false, fields: ['contextWindow', 'inputPricePerMTok'] },
+      { name: EXTRA, deleted: true, fields: [] },
+    ]);
   });
 
   it('documents the endpoints on the admin OpenAPI page', async () => {
