@@ -6,8 +6,10 @@
  * running the command its Dockerfile stage runs, with the arguments the sim overlay gives each pool.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -241,7 +243,7 @@ describe('kustomize overlays', () => {
   });
 });
 
-describe('the simulator image', () => {
+describe('the container images', () => {
   /** ENTRYPOINT + CMD of a Dockerfile stage (exec form only, as the Dockerfile uses). */
   function stage(name: string): { entrypoint: string[]; cmd: string[]; workdir: string } {
     const lines = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n');
@@ -311,6 +313,61 @@ describe('the simulator image', () => {
       const metricsPath = runtime === 'trtllm' ? '/prometheus/metrics' : '/metrics';
       const metrics = await (await fetch(`${pod.baseUrl}${metricsPath}`)).text();
       assert.match(metrics, runtime === 'trtllm' ? /^trtllm_num_requests_running[{ ]/m : /^vllm:num_requests_running\{/m, `${deployment.metadata.name} as ${runtime}`);
+    }
+  });
+
+  it('starts the gateway from its ENTRYPOINT with the sim overlay\'s environment, Secret and catalogue', async () => {
+    const { entrypoint, cmd, workdir } = stage('gateway');
+    assert.equal(workdir, '/app');
+    const objs = rendered.get('sim')!;
+    const container = gatewayOf(objs).spec.template.spec.containers[0];
+    const secret = one(objs, 'Secret', (s) => s.metadata.name.startsWith('switchyard-secrets-'), 'generated');
+    const map = one(objs, 'ConfigMap', (c) => c.metadata.name.startsWith('switchyard-catalogue'), 'with the catalogue');
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+    for (const e of container.env as Obj[]) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      else if (e.valueFrom?.secretKeyRef) env[e.name] = Buffer.from(secret.data[e.valueFrom.secretKeyRef.key], 'base64').toString();
+    }
+    // Cluster addresses become this machine's test services; the mounted ConfigMap a file.
+    const dir = mkdtempSync(path.join(tmpdir(), 'switchyard-k8s-'));
+    const file = path.join(dir, path.basename(env.SWITCHYARD_CONFIG_FILE!));
+    writeFileSync(file, map.data[path.basename(file)]);
+    Object.assign(env, {
+      SWITCHYARD_CONFIG_FILE: file,
+      SWITCHYARD_DATABASE_URL: process.env.SWITCHYARD_DATABASE_URL!,
+      SWITCHYARD_REDIS_URL: process.env.SWITCHYARD_REDIS_URL!,
+      SWITCHYARD_HOST: '127.0.0.1',
+      SWITCHYARD_PORT: '0',
+      HOME: dir,
+    });
+    const argv = [...entrypoint, ...cmd];
+    assert.deepEqual(argv, ['node', 'dist/src/main.js']);
+    const child = spawn(process.execPath, argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          let msg: { msg?: string; url?: string } = {};
+          try {
+            msg = JSON.parse(line) as typeof msg;
+          } catch {
+            // not a log line
+          }
+          if (msg.msg === 'switchyard listening' && msg.url) resolve(msg.url);
+        });
+        void exited.then((code) => reject(new Error(`gateway exited with ${code}: ${stderr}`)));
+      });
+      assert.equal((await fetch(`${url}/health`)).status, 200);
+      const ready = (await (await fetch(`${url}/ready`)).json()) as { checks: Record<string, { status: string }> };
+      assert.equal(ready.checks.postgres!.status, 'ok');
+      assert.equal(ready.checks.redis!.status, 'ok');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, 'drains and exits cleanly on SIGTERM');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
