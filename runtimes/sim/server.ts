@@ -9,6 +9,7 @@ import { handleCompletions } from './completions.js';
 import type { SimContext } from './context.js';
 import { handleEmbeddings } from './embeddings.js';
 import { SimError } from './errors.js';
+import { checkTrtllmRequest } from './trtllm-protocol.js';
 import { readBody, sendError, sendJson, uuidHex } from './http.js';
 import { bad, checkModel, optBool, optObject, type Body } from './params.js';
 import type { ChatTool } from '../../src/prompt/tokenizer.js';
@@ -65,6 +66,7 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse,
       throw new SimError(400, `JSON decode error: ${(err as Error).message}`, 'BadRequestError', null, true);
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('The request body must be a JSON object');
+    if (trtllm) checkTrtllmRequest(path, body as Body);
     post(ctx, req, res, body as Body, arrivalMs);
     return;
   }

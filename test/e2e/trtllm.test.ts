@@ -137,6 +137,15 @@ describe('the simulator with --flavor trtllm', () => {
     assert.deepEqual(Object.keys(body), ['error']);
     assert.equal(typeof body.error, 'string');
 
+    // Its request models forbid fields they do not declare (what the adapter drops before sending).
+    const extra = await post('/v1/chat/completions', JSON.stringify({ model: SERVED, messages: [{ role: 'user', content: 'hi' }], store: false, service_tier: 'auto' }));
+    assert.equal(extra.status, 400);
+    const extraBody = (await extra.json()) as { error: string };
+    assert.match(extraBody.error, /^2 validation errors for ChatCompletionRequest\nstore\n  Extra inputs are not permitted/);
+    const options = await post('/v1/completions', JSON.stringify({ model: SERVED, prompt: 'x', stream_options: { include_usage: true } }));
+    assert.equal(options.status, 400);
+    assert.match(((await options.json()) as { error: string }).error, /Stream options can only be defined when stream is true/);
+
     const unknownModel = await post('/v1/chat/completions', JSON.stringify({ model: 'nope', messages: [{ role: 'user', content: 'hi' }] }));
     assert.equal(unknownModel.status, 404);
     assert.deepEqual(Object.keys((await unknownModel.json()) as object).sort(), ['code', 'message', 'object', 'param', 'type']);
