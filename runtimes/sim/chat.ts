@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatMessage, ChatTool } from '../../src/prompt/tokenizer.js';
 import type { SimContext } from './context.js';
-import { contextLengthError } from './errors.js';
+import { contextLengthError, SimError } from './errors.js';
 import { runGeneration, type GenerationJob, type Usage } from './generation.js';
 import { choiceSeed, tokenLogprob, type OutputLimits, type OutputPlan } from './output.js';
 import { bad, checkModel, MAX_LOGPROBS, optBool, optCacheSalt, optInt, optObject, parseSampling, type Body } from './params.js';
@@ -47,12 +47,13 @@ export function handleChat(ctx: SimContext, req: IncomingMessage, res: ServerRes
       templateKwargs: optObject(body, 'chat_template_kwargs'),
     });
   } catch (err) {
-    throw bad(`Error rendering the chat template: ${(err as Error).message}`);
+    // Not a schema failure: trtllm-serve reports it as its flat 400, not as a validation error.
+    throw new SimError(400, `Error rendering the chat template: ${(err as Error).message}`);
   }
   const promptIds = ctx.tokenizer.encode(prompt, { addSpecialTokens: optBool(body, 'add_special_tokens') ?? false });
   const { maxModelLen } = ctx.config;
   if (promptIds.length >= maxModelLen || promptIds.length + (sampling.maxTokens ?? 0) > maxModelLen) {
-    throw contextLengthError(maxModelLen, promptIds.length, sampling.maxTokens ?? 0);
+    throw contextLengthError(maxModelLen, promptIds.length, sampling.maxTokens ?? 0, ctx.config.flavor);
   }
   const limits: OutputLimits = {
     maxTokens: sampling.maxTokens ?? maxModelLen - promptIds.length,

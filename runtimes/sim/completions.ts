@@ -41,7 +41,7 @@ export function handleCompletions(ctx: SimContext, req: IncomingMessage, res: Se
   for (const prompt of prompts) {
     if (prompt.ids.length === 0) throw bad('Prompt cannot be empty', 'prompt');
     if (prompt.ids.length >= maxModelLen || prompt.ids.length + maxTokens > maxModelLen) {
-      throw contextLengthError(maxModelLen, prompt.ids.length, maxTokens);
+      throw contextLengthError(maxModelLen, prompt.ids.length, maxTokens, ctx.config.flavor);
     }
     const limits = { maxTokens, minTokens: sampling.minTokens, ignoreEos: sampling.ignoreEos, stop: sampling.stop };
     const promptHash = hashIds(prompt.ids);

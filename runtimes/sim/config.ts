@@ -9,6 +9,9 @@ import { getProfile, type SimProfile } from './profiles.js';
 
 export type ErrorShape = 'nested' | 'legacy';
 
+/** Which server's API the simulator speaks: vLLM's OpenAI server, or TensorRT-LLM's trtllm-serve. */
+export type Flavor = 'vllm' | 'trtllm';
+
 export interface SimConfig {
   model: string;
   host: string;
@@ -24,6 +27,7 @@ export interface SimConfig {
   seed: number;
   frontendOverheadMs: number;
   errorShape: ErrorShape;
+  flavor: Flavor;
   shutdownGraceMs: number;
   faults: FaultFlags;
 }
@@ -33,7 +37,7 @@ export class ConfigError extends Error {}
 const USAGE = `usage: node dist/runtimes/sim/main.js --model <served name> --profile <id> [--port <n|0>] [--host 127.0.0.1]
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--kv-capacity-tokens N]
   [--no-enable-prefix-caching] [--embedding-dim N] [--tokenizer llama3|qwen3] [--seed N]
-  [--frontend-overhead-ms N] [--error-shape nested|legacy] [--shutdown-grace-ms N]
+  [--frontend-overhead-ms N] [--error-shape nested|legacy] [--flavor vllm|trtllm] [--shutdown-grace-ms N]
   [--fault-error-rate P --fault-error-status 400|429|500|503] [--fault-crash-after-tokens N]
   [--fault-stall-ms N --fault-stall-after-tokens N] [--fault-error-after-tokens N] [--fault-slow-start-ms N]`;
 
@@ -60,6 +64,7 @@ export function parseSimArgs(argv: string[]): SimConfig {
         seed: { type: 'string' },
         'frontend-overhead-ms': { type: 'string' },
         'error-shape': { type: 'string' },
+        flavor: { type: 'string' },
         'shutdown-grace-ms': { type: 'string' },
         'fault-error-rate': { type: 'string' },
         'fault-error-status': { type: 'string' },
@@ -90,8 +95,12 @@ export function parseSimArgs(argv: string[]): SimConfig {
   if (!TOKENIZER_IDS.includes(tokenizer)) throw new ConfigError(`--tokenizer must be one of ${TOKENIZER_IDS.join(', ')}`);
   // Model-config maximum: Llama-3.x 131,072, Qwen3 40,960 (SIM_CALIBRATION §4).
   const familyMaxLen = tokenizer === 'qwen3' ? 40_960 : 131_072;
-  const errorShape = str(values['error-shape']) ?? 'nested';
+  const flavor = str(values.flavor) ?? 'vllm';
+  if (flavor !== 'vllm' && flavor !== 'trtllm') throw new ConfigError('--flavor must be vllm or trtllm');
+  // trtllm-serve's ErrorResponse is the flat shape, which vLLM ≤ 0.10.0 also used.
+  const errorShape = str(values['error-shape']) ?? (flavor === 'trtllm' ? 'legacy' : 'nested');
   if (errorShape !== 'nested' && errorShape !== 'legacy') throw new ConfigError('--error-shape must be nested or legacy');
+  if (flavor === 'trtllm' && errorShape !== 'legacy') throw new ConfigError('--flavor trtllm answers errors in its own flat shape: drop --error-shape');
 
   const config: SimConfig = {
     model,
@@ -108,6 +117,7 @@ export function parseSimArgs(argv: string[]): SimConfig {
     seed: int(values.seed, 'seed', 0, 0),
     frontendOverheadMs: num(values['frontend-overhead-ms'], 'frontend-overhead-ms', profile.frontendOverheadMs, 0),
     errorShape,
+    flavor,
     shutdownGraceMs: int(values['shutdown-grace-ms'], 'shutdown-grace-ms', 5000, 0),
     faults: {
       errorRate: num(values['fault-error-rate'], 'fault-error-rate', 0, 0, 1),

@@ -8,6 +8,7 @@ import { FaultInjector } from './faults.js';
 import { BLOCK_SIZE } from './kv-cache.js';
 import { SimMetrics } from './metrics.js';
 import { OutputVocabulary } from './output.js';
+import { TrtllmMetrics } from './trtllm-metrics.js';
 
 export interface SimContext {
   readonly config: SimConfig;
@@ -17,6 +18,8 @@ export interface SimContext {
   readonly loop: EngineLoop;
   readonly clock: Clock;
   readonly metrics: SimMetrics;
+  /** `--flavor trtllm`: trtllm-serve's exporters (/prometheus/metrics, JSON /metrics). */
+  readonly trtllmMetrics?: TrtllmMetrics;
   readonly faults: FaultInjector;
   /** Set once a crash fault fired: nothing else may be written. */
   crashing: boolean;
@@ -47,6 +50,7 @@ export function createContext(config: SimConfig, clock: Clock = realClock): SimC
     loop: new EngineLoop(engine, clock),
     clock,
     metrics,
+    trtllmMetrics: config.flavor === 'trtllm' ? new TrtllmMetrics(engine) : undefined,
     faults: new FaultInjector(config.faults, config.seed),
     crashing: false,
     crash(res) {

@@ -9,8 +9,14 @@
  * vLLM ≤ 0.10.0 sent the flat {"object":"error","message","type","param","code"}; `--error-shape
  * legacy` reproduces that for adapters that must read old servers. SIM_CALIBRATION targets vLLM ≥ 0.10,
  * so the nested shape is the default.
+ *
+ * `--flavor trtllm` answers as trtllm-serve (tensorrt_llm/serve/openai_server.py): the flat
+ * `ErrorResponse` for errors its handlers create (any exception while preparing a request is a 400
+ * `BadRequestError`), `{"error": "<text>"}` with 400 for request-validation failures (its FastAPI
+ * RequestValidationError handler), and a failure after a stream started aborts the response without
+ * an error event (its stream generators re-raise).
  */
-import type { ErrorShape } from './config.js';
+import type { ErrorShape, Flavor } from './config.js';
 
 export class SimError extends Error {
   constructor(
@@ -18,6 +24,8 @@ export class SimError extends Error {
     message: string,
     readonly type: string = errorTypeForStatus(status),
     readonly param: string | null = null,
+    /** A malformed request (what a server's request schema refuses), not a semantic refusal. */
+    readonly validation = false,
   ) {
     super(message);
   }
@@ -51,7 +59,8 @@ export function errorTypeForStatus(status: number): string {
   }
 }
 
-export function errorBody(err: SimError, shape: ErrorShape): string {
+export function errorBody(err: SimError, shape: ErrorShape, flavor: Flavor = 'vllm'): string {
+  if (flavor === 'trtllm' && err.validation) return JSON.stringify({ error: err.message });
   const info = { message: err.message, type: err.type, param: err.param, code: err.status };
   return JSON.stringify(shape === 'nested' ? { error: info } : { object: 'error', ...info });
 }
@@ -62,8 +71,15 @@ export function streamErrorBody(err: SimError, shape: ErrorShape): string {
   return JSON.stringify({ error: shape === 'nested' ? info : { object: 'error', ...info } });
 }
 
-/** vLLM's context-length message (renderer / serving validation, ≥ 0.11). */
-export function contextLengthError(maxModelLen: number, promptTokens: number, requestedOutput: number): SimError {
+/** vLLM's context-length message (renderer / serving validation, ≥ 0.11), or TensorRT-LLM's. */
+export function contextLengthError(maxModelLen: number, promptTokens: number, requestedOutput: number, flavor: Flavor = 'vllm'): SimError {
+  if (flavor === 'trtllm') {
+    // The executor's check on the request, which trtllm-serve returns as a 400 BadRequestError.
+    return new SimError(
+      400,
+      `The sum of prompt length (${promptTokens}) and query length (0) max_tokens (${requestedOutput}) should not exceed max_seq_len (${maxModelLen})`,
+    );
+  }
   // vLLM tokenizes with truncation at max_model_len + 1, hence "at least".
   const seen = promptTokens > maxModelLen ? maxModelLen + 1 : promptTokens;
   return new SimError(

@@ -21,7 +21,7 @@ export function sendError(ctx: SimContext, res: ServerResponse, err: SimError): 
     sseError(ctx, res, err);
     return;
   }
-  sendJson(res, err.status, errorBody(err, ctx.config.errorShape));
+  sendJson(res, err.status, errorBody(err, ctx.config.errorShape, ctx.config.flavor));
 }
 
 /** Headers are flushed immediately (Starlette's StreamingResponse does the same before the body). */
@@ -52,8 +52,15 @@ export function sseDone(res: ServerResponse): void {
   if (!res.writableEnded) res.end('data: [DONE]\n\n');
 }
 
-/** A mid-stream failure: one `data:` event with the error object, then `data: [DONE]` (vLLM). */
+/**
+ * A mid-stream failure: one `data:` event with the error object, then `data: [DONE]` (vLLM);
+ * trtllm-serve's stream generator re-raises, which aborts the response: no event, no `[DONE]`.
+ */
 export function sseError(ctx: SimContext, res: ServerResponse, err: SimError): void {
+  if (ctx.config.flavor === 'trtllm') {
+    res.destroy();
+    return;
+  }
   sseEvent(res, streamErrorBody(err, ctx.config.errorShape));
   sseDone(res);
 }

@@ -23,7 +23,7 @@ export interface SamplingParams {
 export const MAX_LOGPROBS = 20;
 
 export function bad(message: string, param: string | null = null): SimError {
-  return new SimError(400, message, 'BadRequestError', param);
+  return new SimError(400, message, 'BadRequestError', param, true);
 }
 
 export function optInt(body: Body, key: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {

@@ -9,12 +9,15 @@ import { handleCompletions } from './completions.js';
 import type { SimContext } from './context.js';
 import { handleEmbeddings } from './embeddings.js';
 import { SimError } from './errors.js';
+import { checkTrtllmRequest } from './trtllm-protocol.js';
 import { readBody, sendError, sendJson, uuidHex } from './http.js';
 import { bad, checkModel, optBool, optObject, type Body } from './params.js';
 import type { ChatTool } from '../../src/prompt/tokenizer.js';
 
 /** The vLLM release whose API the simulator imitates (reported by GET /version). */
 export const SIM_VLLM_VERSION = '0.19.1+sim';
+/** The TensorRT-LLM release whose trtllm-serve the simulator imitates with `--flavor trtllm`. */
+export const SIM_TRTLLM_VERSION = '1.0.0+sim';
 
 type Handler = (ctx: SimContext, req: IncomingMessage, res: ServerResponse, body: Body, arrivalMs: number) => void;
 
@@ -24,6 +27,15 @@ const POST_JSON: Record<string, Handler> = {
   '/v1/embeddings': handleEmbeddings,
   '/tokenize': (ctx, _req, res, body) => tokenize(ctx, res, body),
   '/detokenize': (ctx, _req, res, body) => detokenize(ctx, res, body),
+};
+
+/**
+ * trtllm-serve's generation routes: no embeddings (a separate `trtllm-serve embeddings` server) and
+ * no tokenize/detokenize; unknown routes get FastAPI's 404 as with vLLM.
+ */
+const TRTLLM_POST_JSON: Record<string, Handler> = {
+  '/v1/chat/completions': handleChat,
+  '/v1/completions': handleCompletions,
 };
 
 export function createSimServer(ctx: SimContext): Server {
@@ -42,7 +54,8 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse,
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const post = POST_JSON[path];
+  const trtllm = ctx.trtllmMetrics;
+  const post = (trtllm ? TRTLLM_POST_JSON : POST_JSON)[path];
   if (post) {
     if (req.method !== 'POST') return methodNotAllowed(res);
     const raw = await readBody(req);
@@ -50,14 +63,28 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse,
     try {
       body = JSON.parse(raw);
     } catch (err) {
-      throw new SimError(400, `JSON decode error: ${(err as Error).message}`, 'BadRequestError');
+      throw new SimError(400, `JSON decode error: ${(err as Error).message}`, 'BadRequestError', null, true);
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('The request body must be a JSON object');
+    if (trtllm) checkTrtllmRequest(path, body as Body);
     post(ctx, req, res, body as Body, arrivalMs);
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return ['/health', '/metrics', '/v1/models', '/version'].includes(path) ? methodNotAllowed(res) : notFound(res);
+  }
+  if (trtllm) {
+    switch (path) {
+      case '/metrics':
+        sendJson(res, 200, JSON.stringify(trtllm.iterationStats()));
+        return;
+      case '/prometheus/metrics':
+        sendJson(res, 200, await trtllm.renderPrometheus(), trtllm.registry.contentType);
+        return;
+      case '/version':
+        sendJson(res, 200, JSON.stringify({ version: SIM_TRTLLM_VERSION }));
+        return;
+    }
   }
   switch (path) {
     case '/health':

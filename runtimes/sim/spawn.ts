@@ -39,7 +39,28 @@ const STDERR_TAIL_LINES = 40;
 export function spawnSimPod(opts: SpawnSimPodOptions): Promise<SimPod> {
   const host = opts.host ?? '127.0.0.1';
   const args = [MAIN, '--model', opts.model, '--profile', opts.profile, '--port', String(opts.port ?? 0), '--host', host, ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnSimCommand([process.execPath, ...args], { ...opts, host, name: `${opts.model} (profile ${opts.profile})` });
+}
+
+export interface SpawnSimCommandOptions {
+  /** The host the command binds, for baseUrl (default 127.0.0.1). */
+  host?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+  /** Names the pod in failure messages. */
+  name?: string;
+}
+
+/**
+ * Runs any command line that starts the simulator (a container image's ENTRYPOINT + CMD, say) and
+ * resolves once it prints its listening line.
+ */
+export function spawnSimCommand(argv: string[], opts: SpawnSimCommandOptions = {}): Promise<SimPod> {
+  const host = opts.host ?? '127.0.0.1';
+  const [command, ...args] = argv;
+  if (!command) throw new Error('spawnSimCommand: empty command');
+  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderrTail: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
     stderrTail.push(line);
@@ -47,10 +68,11 @@ export function spawnSimPod(opts: SpawnSimPodOptions): Promise<SimPod> {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const timeoutMs = opts.startTimeoutMs ?? 30_000;
+  const name = opts.name ?? argv.join(' ');
 
   return new Promise<SimPod>((resolve, reject) => {
     let settled = false;
-    const describe = () => `${opts.model} (profile ${opts.profile})${stderrTail.length ? `:\n${stderrTail.join('\n')}` : ''}`;
+    const describe = () => `${name}${stderrTail.length ? `:\n${stderrTail.join('\n')}` : ''}`;
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
@@ -61,7 +83,7 @@ export function spawnSimPod(opts: SpawnSimPodOptions): Promise<SimPod> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      reject(new Error(`could not start sim pod ${opts.model}: ${err.message}`));
+      reject(new Error(`could not start sim pod ${name}: ${err.message}`));
     });
     void exited.then((code) => {
       if (settled) return;

@@ -1,5 +1,5 @@
 /**
- * /admin/v1: organizations, keys, limits, audit log, pools. Ordinary Nest guards and DTO pipes run here (not
+ * /admin/v1: organizations, keys, limits, the model catalogue, pools, audit log. Ordinary Nest guards and DTO pipes run here (not
  * on /v1): the per-IP throttle (@nestjs/throttler on the shared Redis storage) before AdminGuard's
  * key check, so a flood of guessed admin keys is cut before it reaches the key cache's database fallback.
  */
@@ -19,6 +19,7 @@ import { AdminThrottlerGuard } from './admin-throttler.guard.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { AuditLogController } from './audit-log.controller.js';
 import { LimitsController } from './limits.controller.js';
+import { ModelsController } from './models.controller.js';
 import { OrganizationsController } from './organizations.controller.js';
 import { PoolsController } from './pools.controller.js';
 
@@ -45,7 +46,7 @@ const MINUTE_MS = 60_000;
       }),
     }),
   ],
-  controllers: [OrganizationsController, ApiKeysController, LimitsController, AuditLogController, PoolsController],
+  controllers: [OrganizationsController, ApiKeysController, LimitsController, ModelsController, PoolsController, AuditLogController],
   providers: [AdminThrottlerGuard, AdminGuard],
 })
 export class AdminModule {}

@@ -236,6 +236,53 @@ export class ApiKeyListView extends ListEnvelope {
 export class AuditLogListView extends ListEnvelope {
   @ApiProperty({ type: [AuditEntryView] }) data!: AuditEntryView[];
 }
+/** A catalogue model as the platform admin manages it (/admin/v1/models). */
+export class CatalogModelView {
+  @ApiProperty({ example: 'llama-3.1-8b-instruct' }) id!: string;
+  @ApiProperty({ enum: ['catalog.model'] }) object!: 'catalog.model';
+  @ApiProperty({ enum: ['chat', 'embedding'] }) kind!: string;
+  @ApiProperty({ type: [String] }) aliases!: string[];
+  @ApiProperty() pool!: string;
+  @ApiProperty({ enum: ['sim', 'vllm', 'trtllm'], description: "The pool's runtime." }) runtime!: string;
+  @ApiProperty({ description: 'The name sent to the runtime (the pool’s served model).' }) served_model!: string;
+  @ApiProperty() context_window!: number;
+  @ApiProperty({ type: Number, nullable: true }) max_output_tokens!: number | null;
+  @ApiProperty() tokenizer!: string;
+  @ApiProperty() input_price_per_mtok!: number;
+  @ApiProperty() output_price_per_mtok!: number;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'boolean' } }) capabilities!: Record<string, boolean>;
+  @ApiProperty({ type: [String] }) fallbacks!: string[];
+  @ApiProperty() owned_by!: string;
+  @ApiProperty() created_at!: number;
+  @ApiProperty({ required: false, description: 'true in the answer to DELETE.' }) deleted?: boolean;
+}
+
+export function catalogModelView(m: CatalogModel): CatalogModelView {
+  return {
+    id: m.name,
+    object: 'catalog.model',
+    kind: m.kind,
+    aliases: m.aliases,
+    pool: m.pool,
+    runtime: m.runtime,
+    served_model: m.servedModel,
+    context_window: m.contextWindow,
+    max_output_tokens: m.maxOutputTokens,
+    tokenizer: m.tokenizer,
+    input_price_per_mtok: m.inputPricePerMTok,
+    output_price_per_mtok: m.outputPricePerMTok,
+    capabilities: m.capabilities,
+    fallbacks: m.fallbacks,
+    owned_by: m.ownedBy,
+    created_at: seconds(m.createdAt),
+  };
+}
+
+export class CatalogModelListView {
+  @ApiProperty({ enum: ['list'] }) object!: 'list';
+  @ApiProperty({ type: [CatalogModelView] }) data!: CatalogModelView[];
+}
+
 export class ModelListView {
   @ApiProperty({ enum: ['list'] }) object!: 'list';
   @ApiProperty({ type: [ModelView] }) data!: ModelView[];

@@ -1,4 +1,4 @@
 /** The public surface of the catalog module: what other modules may import (docs/architecture.md). */
 export { CatalogModule } from './catalog.module.js';
-export { CatalogService } from './catalog.service.js';
-export type { CatalogModel, CatalogPool } from './catalog.types.js';
+export { CATALOG_CHANNEL, CatalogService } from './catalog.service.js';
+export type { CatalogAuditEntry, CatalogModel, CatalogPool, ModelChanges, ModelDefinition } from './catalog.types.js';

@@ -23,6 +23,8 @@ export enum ErrorCode {
   UnknownRoute = 'unknown_url',
   /** An admin resource that does not exist, or that the caller may not see (never revealed which). */
   NotFound = 'not_found',
+  /** 409: an admin change that clashes with the current state (a name already taken, a model still referenced). */
+  Conflict = 'conflict',
   // 405 / 413 / 415
   MethodNotAllowed = 'method_not_allowed',
   PayloadTooLarge = 'request_too_large',
@@ -96,6 +98,8 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.UnknownRoute:
     case ErrorCode.NotFound:
       return { status: 404, type: 'invalid_request_error' };
+    case ErrorCode.Conflict:
+      return { status: 409, type: 'invalid_request_error' };
     case ErrorCode.MethodNotAllowed:
       return { status: 405, type: 'invalid_request_error' };
     case ErrorCode.PayloadTooLarge:
