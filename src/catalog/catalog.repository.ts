@@ -60,6 +60,8 @@ function auditData(entry: CatalogAuditEntry): Prisma.AuditLogCreateInput {
  */
 export type ModelChange = (current: ModelDefinition | undefined, others: ModelDefinition[]) => ModelDefinition;
 
+const SEED_TRANSACTION = { maxWait: 60_000, timeout: 60_000 };
+
 @Injectable()
 export class CatalogRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -95,7 +97,9 @@ export class CatalogRepository {
         const fields = (Object.keys(want) as Array<keyof typeof want>).filter((k) => stable(want[k]) !== stable(have[k]));
         return !row.enabled || fields.length ? [{ name: m.name, deleted: !row.enabled, fields }] : [];
       });
-    });
+      // Replicas booting together queue on the lock, one seed after another; on a loaded machine that
+      // outlasts Prisma's 5 s default, and a boot must not fail for waiting its turn.
+    }, SEED_TRANSACTION);
   }
 
   async loadAll(): Promise<{ pools: CatalogPool[]; models: CatalogModel[] }> {
