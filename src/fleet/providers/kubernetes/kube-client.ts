@@ -61,7 +61,13 @@ export class KubeClient {
   static load(kubeconfig: string | undefined): KubeClient {
     const config = new KubeConfig();
     if (kubeconfig) config.loadFromFile(kubeconfig);
-    else config.loadFromCluster();
+    else {
+      config.loadFromCluster();
+      // Outside a pod the in-cluster address is built from unset variables.
+      if (/undefined/.test(config.getCurrentCluster()?.server ?? 'undefined')) {
+        throw new KubeApiError('kubernetes pools need SWITCHYARD_KUBECONFIG, or the gateway must run in a Kubernetes pod (service account)');
+      }
+    }
     return new KubeClient(config);
   }
 
