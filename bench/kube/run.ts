@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { TestCluster, type KubeObject } from '../../test/support/kube-api/cluster.js';
@@ -87,6 +87,19 @@ async function promptTokens(url: string): Promise<number> {
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
+const DATABASE_URL = process.env.SWITCHYARD_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/switchyard_bench';
+const REDIS_URL = process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The steps `npm test` uses: services up, the database created if missing (the gateway migrates it). */
+async function prepareDatabase(): Promise<void> {
+  const setup = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'lib', 'setup.mjs')).href)) as {
+    ensureServices(databaseUrl: string, redisUrl: string): Promise<void>;
+    ensureDatabase(databaseUrl: string): Promise<void>;
+  };
+  await setup.ensureServices(DATABASE_URL, REDIS_URL);
+  await setup.ensureDatabase(DATABASE_URL);
+}
+
 async function startGateway(cluster: TestCluster, adminKey: string): Promise<{ pid: number; url: string }> {
   mkdirSync(OUT_DIR, { recursive: true });
   const catalogueFile = path.join(OUT_DIR, 'kube-catalogue.json');
@@ -113,8 +126,8 @@ async function startGateway(cluster: TestCluster, adminKey: string): Promise<{ p
       SWITCHYARD_KEY_PEPPER: randomBytes(32).toString('base64'),
       SWITCHYARD_PORT: String(port),
       SWITCHYARD_LOG_LEVEL: 'warn',
-      SWITCHYARD_DATABASE_URL: process.env.SWITCHYARD_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/switchyard_bench',
-      SWITCHYARD_REDIS_URL: process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      SWITCHYARD_DATABASE_URL: DATABASE_URL,
+      SWITCHYARD_REDIS_URL: REDIS_URL,
       SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0',
       SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0',
     },
@@ -179,6 +192,7 @@ function load(url: string, key: string, model: string, concurrency: number) {
 }
 
 async function main(): Promise<void> {
+  await prepareDatabase();
   const cluster = new TestCluster({ bookmarkIntervalMs: 5_000 });
   cluster.podPort = await freePort();
   await cluster.api.start();

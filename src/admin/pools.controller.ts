@@ -7,7 +7,7 @@
 import { Body, Controller, Get, HttpCode, Param, Put, UseGuards, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { ApiError, ErrorCode } from '../errors/index.js';
-import { FleetService } from '../fleet/index.js';
+import { FleetService, type PoolStatus } from '../fleet/index.js';
 import { SchedulerService } from '../scheduler/index.js';
 import { type Actor, assertPlatformAdmin, auditEntry, AuditLogRepository } from '../tenancy/index.js';
 import { PoolReplicasDto } from './admin.dto.js';
@@ -44,11 +44,11 @@ export class PoolsController {
   @ApiServiceUnavailableResponse({ type: ErrorView, description: 'fleet_unavailable: the Kubernetes API refused or could not be reached' })
   async scale(@CurrentActor() actor: Actor, @Param('pool') pool: string, @Body() body: PoolReplicasDto): Promise<PoolView> {
     assertPlatformAdmin(actor, 'scale pools');
-    const before = (await this.fleet.describe()).find((p) => p.name === pool);
+    const [before] = await this.fleet.describe(pool);
     if (!before) throw new ApiError(ErrorCode.NotFound, `No pool named '${pool}'.`, 'pool');
     await this.fleet.scale(pool, body.replicas);
     await this.audit.append(auditEntry(actor, 'pool.scale', { orgId: null, type: 'pool', id: pool }, { replicas: body.replicas, previous: before.replicas?.desired ?? null }));
-    const after = (await this.fleet.describe()).find((p) => p.name === pool)!;
+    const [after] = (await this.fleet.describe(pool)) as [PoolStatus];
     return poolView(after, this.scheduler.queued(pool));
   }
 }

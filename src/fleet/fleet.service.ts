@@ -1,6 +1,6 @@
 /**
  * The fleet: which runtime pods serve each pool and how busy they are. Providers (fleet-provider.ts:
- * local processes, static URLs) report each pool's pod list; this service turns the reports into Pod
+ * local processes, static URLs, Kubernetes pods) report each pool's pod list; this service turns the reports into Pod
  * objects with their connection pools and breakers, and is what the rest of the gateway reads —
  * `podsOf(pool)` on every request, never a provider.
  */
@@ -85,11 +85,11 @@ export class FleetService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Every pool with its replica counts and its pods' load, as last scraped. */
-  async describe(): Promise<PoolStatus[]> {
+  /** Every pool (or the one named) with its replica counts and its pods' load, as last scraped. */
+  async describe(only?: string): Promise<PoolStatus[]> {
     const now = Date.now();
     return Promise.all(
-      [...this.providerOf].map(async ([name, provider]): Promise<PoolStatus> => {
+      [...this.providerOf].filter(([name]) => only === undefined || name === only).map(async ([name, provider]): Promise<PoolStatus> => {
         let replicas: WorkloadReplicas | null = null;
         try {
           replicas = (await provider.replicas?.(name)) ?? null;

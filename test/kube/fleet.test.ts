@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually } from '../support/eventually.js';
+import { eventually, sample } from '../support/eventually.js';
 import { chatStream, metric, SERVED, SLOW } from '../scheduling/support.js';
 import type { TestGateway } from '../support/harness.js';
 import { createTenant, uniqueSuffix } from '../support/harness.js';
@@ -29,7 +29,7 @@ describe('kubernetes provider, end to end', () => {
     cluster = await TestCluster.start({ bookmarkIntervalMs: 200 });
     // The slow profile keeps streams in flight long enough to scale down under them.
     cluster.createDeployment({ name: POOL, replicas: 1, servedModel: SERVED, profile: SLOW, startupDelayMs: 300, terminationGraceSeconds: 20, args: ['--max-model-len', '8192'] });
-    await eventually(() => readyPods().length === 1, 'the first pod to be Ready', 20_000);
+    await eventually(() => readyPods().length === 1, 'the first pod to be Ready', 90_000);
     gw = await bootKubeGateway(cluster, kubeCatalogue([{ pool: POOL, model: MODEL, deployment: POOL, selector: { app: POOL }, port: cluster.podPort, servedModel: SERVED }]));
   });
 
@@ -56,7 +56,7 @@ describe('kubernetes provider, end to end', () => {
     // Starting pods (model loading) are not in rotation.
     await eventually(() => cluster.pods('default', { app: POOL }).length === 3, 'the controller to create two pods');
     assert.equal(gatewayReady().length, readyPods().length);
-    await eventually(() => gatewayReady().length === 3, 'three pods in rotation', 20_000);
+    await eventually(() => gatewayReady().length === 3, 'three pods in rotation', 90_000);
     const ips = readyPods().map((p) => p.status.podIP as string);
     assert.equal(new Set(ips).size, 3);
     await Promise.all(Array.from({ length: 12 }, (_, i) => ask(`spread ${i}`)));
@@ -122,7 +122,10 @@ describe('kubernetes provider, end to end', () => {
   });
 
   it('keeps serving while the API server is down, and picks up changes made meanwhile once it is back', async () => {
+    const watchConnected = async () => sample(await (await fetch(`${gw.url}/metrics`)).text(), 'switchyard_kubernetes_watch_connected', { pool: POOL, resource: 'pods' });
+    assert.equal(await watchConnected(), 1);
     await cluster.api.stop();
+    await eventually(async () => (await watchConnected()) === 0, 'the watch to be reported down');
     for (let i = 0; i < 3; i++) await ask(`api down ${i}`);
     const scale = await fetch(`${gw.url}/admin/v1/pools/${POOL}/replicas`, {
       method: 'PUT',
@@ -139,10 +142,11 @@ describe('kubernetes provider, end to end', () => {
     assert.equal(pool.pods.length, 1);
     // A change the gateway cannot see yet (the controller works on the store, as it would with etcd).
     cluster.store.update('deployments', { ...cluster.store.get('deployments', 'default', POOL)!, spec: { ...cluster.store.get('deployments', 'default', POOL)!.spec, replicas: 2 } }, true);
-    await eventually(() => readyPods().length === 2, 'a second pod to be Ready', 20_000);
+    await eventually(() => readyPods().length === 2, 'a second pod to be Ready', 90_000);
     assert.equal(gatewayReady().length, 1);
     await cluster.api.start();
     await eventually(() => gatewayReady().length === 2, 'the watch to resume and report the new pod', 20_000);
+    assert.equal(await watchConnected(), 1);
   });
 
   it('re-lists after the watch window expired (410 Gone) and reports what changed', async () => {
@@ -158,7 +162,7 @@ describe('kubernetes provider, end to end', () => {
   it('replaces a killed pod, and the replacement joins rotation', async () => {
     const [victim] = readyPods();
     cluster.kubelet.processOf('default', victim!.metadata.name)!.kill('SIGKILL');
-    await eventually(() => readyPods().length === 1 && readyPods()[0]!.metadata.name !== victim!.metadata.name, 'a replacement pod to be Ready', 20_000);
+    await eventually(() => readyPods().length === 1 && readyPods()[0]!.metadata.name !== victim!.metadata.name, 'a replacement pod to be Ready', 90_000);
     const replacement = readyPods()[0]!.metadata.name;
     await eventually(() => gatewayReady().map((p) => p.id).join() === replacement, 'the replacement in rotation and the killed pod gone');
     const reply = await ask('after the kill');

@@ -28,7 +28,7 @@ describe('InferencePool discovery', () => {
     cluster.createDeployment({ name: 'blue', replicas: 2, servedModel: SERVED, profile: FAST, labels: { app: 'blue', 'llm-d.ai/role': 'decode' } });
     cluster.createDeployment({ name: 'green', replicas: 1, servedModel: SERVED, profile: FAST, labels: { app: 'green', 'llm-d.ai/role': 'decode' } });
     cluster.createInferencePool(POOL, { app: 'blue' }, cluster.podPort);
-    await eventually(() => ready('blue').length === 2 && ready('green').length === 1, 'the pods to be Ready', 30_000);
+    await eventually(() => ready('blue').length === 2 && ready('green').length === 1, 'the pods to be Ready', 90_000);
     const catalogue = kubeCatalogue([{ pool: POOL, model: MODEL, inferencePool: POOL, servedModel: SERVED }]);
     gateways.push(await bootKubeGateway(cluster, catalogue), await bootKubeGateway(cluster, catalogue));
   });

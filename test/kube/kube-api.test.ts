@@ -33,6 +33,7 @@ describe('test Kubernetes API server', () => {
   after(() => cluster.stop());
 
   it('serves kubectl: get with discovery, scale, and NotFound for an unknown deployment', async () => {
+    cluster.api.recordRequests = true;
     emptyDeployment(cluster, 'web', 1);
     await eventually(() => cluster.pods('default', { app: 'web' }).length === 1, 'the controller to create the pod');
     const pods = JSON.parse(await kubectl(cluster, 'get', 'pods', '-l', 'app=web', '-o', 'json')) as { items: Array<{ metadata: { name: string } }> };
@@ -42,6 +43,11 @@ describe('test Kubernetes API server', () => {
     const deployment = JSON.parse(await kubectl(cluster, 'get', 'deployment', 'web', '-o', 'json')) as { spec: { replicas: number }; status: { replicas: number } };
     assert.equal(deployment.spec.replicas, 4);
     await assert.rejects(kubectl(cluster, 'scale', 'deployment/nope', '--replicas=1'), /deployments.apps "nope" not found/);
+    // Aggregated discovery answered /api and /apis, so kubectl asked for no per-group resource list.
+    assert.ok(cluster.api.requests.includes('GET /apis'));
+    assert.deepEqual(cluster.api.requests.filter((r) => /^GET \/apis?\/[^/]+(\/v1)?$/.test(r) && !r.includes('namespaces')), []);
+    assert.ok(cluster.api.requests.includes('PATCH /apis/apps/v1/namespaces/default/deployments/web/scale'));
+    cluster.api.recordRequests = false;
   });
 
   it('answers the scale subresource: get, put with optimistic concurrency (409), merge and strategic-merge patch, 415 for JSON patch', async () => {

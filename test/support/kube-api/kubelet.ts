@@ -57,6 +57,10 @@ export class TestKubelet {
   }
 
   start(): void {
+    // Whatever happens to the test's after hooks, no simulator outlives the test process.
+    process.once('exit', () => {
+      for (const c of this.containers.values()) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    });
     this.unsubscribe = this.store.subscribe((e) => {
       if (e.resource === 'pods' || e.resource === 'deployments') this.schedule();
     });

@@ -1,8 +1,8 @@
 /**
  * TEST DOUBLE — a Kubernetes API server over plain node:http, enough of the real API for
- * @kubernetes/client-node and the real kubectl (1.35): discovery (/api, /apis, the per-group resource
- * lists; plain APIVersions / APIGroupList answers, which kubectl accepts in place of aggregated
- * discovery), namespaced Pods (get, list, watch with resourceVersion, bookmarks and 410 for expired
+ * @kubernetes/client-node and the real kubectl (1.35): discovery (/api and /apis as aggregated
+ * APIGroupDiscoveryList documents when asked, as kubectl does, else APIVersions / APIGroupList, and the
+ * per-group resource lists), namespaced Pods (get, list, watch with resourceVersion, bookmarks and 410 for expired
  * versions, graceful delete), apps/v1 Deployments with the `scale` subresource (get, put, merge and
  * strategic-merge patch), and the Gateway API Inference Extension's InferencePools. No authentication.
  * Errors are `Status` objects with the real reasons (NotFound, AlreadyExists, Conflict, Invalid).
@@ -125,7 +125,7 @@ export class KubeApiServer {
     if (this.recordRequests) this.requests.push(`${req.method} ${url.pathname}`);
     try {
       const body = await readBody(req);
-      this.route(req.method ?? 'GET', url, req.headers['content-type'] ?? '', body, res);
+      this.route(req.method ?? 'GET', url, req.headers['content-type'] ?? '', body, res, req.headers.accept ?? '');
     } catch (err) {
       const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', (err as Error).message);
       if (!res.headersSent) send(res, e.code, status(e));
@@ -133,9 +133,11 @@ export class KubeApiServer {
     }
   }
 
-  private route(method: string, url: URL, contentType: string, body: string, res: http.ServerResponse): void {
+  private route(method: string, url: URL, contentType: string, body: string, res: http.ServerResponse, accept = ''): void {
     const path = url.pathname.replace(/\/+$/, '');
     if (method === 'GET') {
+      // kubectl asks for aggregated discovery (one document per root instead of one per group version).
+      if ((path === '/api' || path === '/apis') && accept.includes('as=APIGroupDiscoveryList')) return this.aggregatedDiscovery(path === '/api' ? '' : undefined, res);
       if (path === '/version') return send(res, 200, { major: '1', minor: '35', gitVersion: 'v1.35.0-switchyard-test', platform: 'linux/amd64' });
       if (path === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}` }] });
       if (path === '/apis') return send(res, 200, this.groupList());
@@ -185,6 +187,33 @@ export class KubeApiServer {
         preferredVersion: { groupVersion: `${name}/${version}`, version },
       })),
     };
+  }
+
+  /** apidiscovery.k8s.io/v2 APIGroupDiscoveryList: the core group for /api, every named group for /apis. */
+  private aggregatedDiscovery(core: '' | undefined, res: http.ServerResponse): void {
+    const groups = new Map<string, ResourceDef[]>();
+    for (const r of RESOURCES) if ((core === '' ? r.group === '' : r.group !== '')) groups.set(r.group, [...(groups.get(r.group) ?? []), r]);
+    const items = [...groups].map(([group, defs]) => ({
+      metadata: { name: group, creationTimestamp: null },
+      versions: [
+        {
+          version: defs[0]!.version,
+          freshness: 'Current',
+          resources: defs.map((r) => ({
+            resource: r.plural,
+            responseKind: { group: r.group, version: r.version, kind: r.kind },
+            scope: 'Namespaced',
+            singularResource: r.kind.toLowerCase(),
+            verbs: r.verbs,
+            ...(r.shortNames ? { shortNames: r.shortNames } : {}),
+            ...(r.plural === 'deployments' ? { subresources: [{ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] }] } : {}),
+          })),
+        },
+      ],
+    }));
+    const text = JSON.stringify({ kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items });
+    res.writeHead(200, { 'content-type': 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
   }
 
   private resourceList(group: string, version: string) {

@@ -61,7 +61,13 @@ export class KubeClient {
   static load(kubeconfig: string | undefined): KubeClient {
     const config = new KubeConfig();
     if (kubeconfig) config.loadFromFile(kubeconfig);
-    else config.loadFromCluster();
+    else {
+      config.loadFromCluster();
+      // Outside a pod the in-cluster address is built from unset variables.
+      if (/undefined/.test(config.getCurrentCluster()?.server ?? 'undefined')) {
+        throw new KubeApiError('kubernetes pools need SWITCHYARD_KUBECONFIG, or the gateway must run in a Kubernetes pod (service account)');
+      }
+    }
     return new KubeClient(config);
   }
 
@@ -120,11 +126,20 @@ export function labelSelectorOf(selector: Record<string, string>): string {
     .join(',');
 }
 
+/** A single API call (not a watch) that has not answered by then fails, so an admin call cannot hang on it. */
+const CALL_TIMEOUT_MS = 10_000;
+
 /** Runs an API call, turning client-node's errors into KubeApiError with the Status message. */
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KubeApiError(`${what}: the Kubernetes API server did not answer within ${CALL_TIMEOUT_MS / 1000} s`)), CALL_TIMEOUT_MS);
+    timer.unref();
+  });
   try {
-    return await fn();
+    return await Promise.race([fn(), timeout]);
   } catch (err) {
+    if (err instanceof KubeApiError) throw err;
     const e = err as { code?: number; body?: unknown; message?: string; cause?: { message?: string } };
     if (typeof e.code === 'number' && e.code >= 100) {
       let message = e.message ?? String(err);
@@ -137,5 +152,7 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
       throw new KubeApiError(`${what}: ${message}`, e.code);
     }
     throw new KubeApiError(`${what}: the Kubernetes API server is unreachable (${e.cause?.message ?? e.message ?? String(err)})`);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { KubernetesPoolConfig } from '../../../config/index.js';
 import type { FleetPool, FleetProvider, PodEndpoint, PodListListener, WorkloadReplicas } from '../../fleet-provider.js';
 import { KubeApiError, KubeClient, labelSelectorOf, type InferencePoolObject } from './kube-client.js';
+import type { KubernetesMetrics } from './kubernetes.metrics.js';
 
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 2_000;
@@ -36,13 +37,23 @@ class Watched<T extends { metadata?: { name?: string } }> {
   private attemptFailed = false;
   lastError?: Error;
 
+  private readonly labels: { pool: string; resource: string };
+
   constructor(
     readonly informer: ListWatch<T & object>,
     private readonly what: string,
     private readonly logger: Logger,
+    private readonly metrics: KubernetesMetrics | undefined,
+    labels: { pool: string; resource: 'pods' | 'inferencepools' },
     onChange: () => void,
   ) {
-    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, onChange);
+    this.labels = labels;
+    for (const verb of ['add', 'update', 'delete'] as const) {
+      informer.on(verb, () => {
+        metrics?.events.inc(this.labels);
+        onChange();
+      });
+    }
     informer.on('error', (err?: unknown) => this.failed(err));
   }
 
@@ -50,11 +61,15 @@ class Watched<T extends { metadata?: { name?: string } }> {
   async start(): Promise<boolean> {
     this.attemptFailed = false;
     await this.informer.start();
-    if (!this.attemptFailed) this.failures = 0;
+    if (!this.attemptFailed) {
+      this.failures = 0;
+      this.metrics?.connected.set(this.labels, 1);
+    }
     return !this.attemptFailed;
   }
 
   stop(): void {
+    this.metrics?.connected.remove(this.labels);
     this.stopped = true;
     clearTimeout(this.retryTimer);
     void this.informer.stop();
@@ -63,6 +78,8 @@ class Watched<T extends { metadata?: { name?: string } }> {
   private failed(err: unknown): void {
     if (this.stopped) return; // the abort of our own stop()
     this.attemptFailed = true;
+    this.metrics?.connected.set(this.labels, 0);
+    this.metrics?.errors.inc(this.labels);
     this.lastError = err instanceof Error ? err : new Error(String((err as { message?: string })?.message ?? err));
     const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** this.failures++);
     this.logger.warn({ watch: this.what, err: this.lastError.message, retryInMs: delayMs }, 'kubernetes watch failed; keeping the last known pods');
@@ -99,6 +116,7 @@ export class KubernetesFleetProvider implements FleetProvider {
   constructor(
     logger: Logger,
     private readonly kubeconfig: string | undefined,
+    private readonly metrics?: KubernetesMetrics,
     client?: KubeClient,
   ) {
     this.logger = logger.child({ component: 'fleet', provider: 'kubernetes' });
@@ -134,7 +152,8 @@ export class KubernetesFleetProvider implements FleetProvider {
     if (spec.deployment) await client.getScale(spec.namespace, spec.deployment); // exists, and we may read it
     if (spec.inferencePool) {
       const what = `inferencepools/${spec.inferencePool} in ${spec.namespace}`;
-      state.inferencePool = new Watched(client.inferencePoolInformer(spec.namespace, spec.inferencePool), what, this.logger, () => this.retarget(state));
+      const informer = client.inferencePoolInformer(spec.namespace, spec.inferencePool);
+      state.inferencePool = new Watched(informer, what, this.logger, this.metrics, { pool: pool.name, resource: 'inferencepools' }, () => this.retarget(state));
       if (!(await state.inferencePool.start())) throw new Error(`pool ${pool.name}: cannot read ${what}: ${state.inferencePool.lastError?.message}`);
       const target = this.inferencePoolTarget(state);
       if (!target) throw new Error(`pool ${pool.name}: ${what} not found, or it has no selector.matchLabels and targetPorts[0].number`);
@@ -152,7 +171,8 @@ export class KubernetesFleetProvider implements FleetProvider {
     const { namespace } = state.spec;
     const target = state.target!;
     const what = `pods ${labelSelectorOf(target.selector)} in ${namespace}`;
-    const watched = new Watched(this.client!.podInformer(namespace, target.selector), what, this.logger, () => this.queueReport(state));
+    const labels = { pool: state.pool.name, resource: 'pods' as const };
+    const watched = new Watched(this.client!.podInformer(namespace, target.selector), what, this.logger, this.metrics, labels, () => this.queueReport(state));
     state.pods = watched;
     const ok = await watched.start();
     if (!ok && boot) throw new Error(`pool ${state.pool.name}: cannot list ${what}: ${watched.lastError?.message}`);
