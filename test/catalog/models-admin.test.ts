@@ -62,7 +62,7 @@ after(async () => {
 });
 
 describe('models through the admin API, two replicas', () => {
-  it('adds a model on replica A that replica B serves within a second, no restart', async (t) => {
+  it('adds a model on replica A that replica B serves without a restart', async (t) => {
     assert.equal(await statusOf(chat(b, ADDED_ALIAS)), 404);
     const started = performance.now();
     const created = await admin(a, 'POST', '/models', {
@@ -98,7 +98,7 @@ describe('models through the admin API, two replicas', () => {
     assert.equal(fetched.body.id, ADDED);
   });
 
-  it('changes a model on B (context window, aliases) and A enforces it within a second', async () => {
+  it('changes a model on B (context window, aliases) and A enforces it without a restart', async () => {
     const long = 'switch '.repeat(300);
     assert.equal(await statusOf(chat(a, ADDED, long)), 200);
     const patched = await admin(b, 'PATCH', `/models/${ADDED}`, { context_window: 64, aliases: [`${ADDED_ALIAS}-2`] });
