@@ -21,10 +21,18 @@ export enum ErrorCode {
   UnknownRoute = 'unknown_url',
   /** An admin resource that does not exist, or that the caller may not see (never revealed which). */
   NotFound = 'not_found',
-  // 405 / 413 / 415
+  // 405 / 408 / 413 / 415 / 431
   MethodNotAllowed = 'method_not_allowed',
+  /** The request (headers, or headers and body) did not arrive within the edge's time limits. */
+  RequestTimeout = 'request_timeout',
+  /**
+   * A stream's client read nothing for the stall timeout: the stream was ended. Recorded in the access
+   * log and metrics, never sent (the client is not reading).
+   */
+  ClientReadTimeout = 'client_read_timeout',
   PayloadTooLarge = 'request_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
+  HeadersTooLarge = 'request_headers_too_large',
   // 429
   RateLimitExceeded = 'rate_limit_exceeded',
   InsufficientQuota = 'insufficient_quota',
@@ -93,8 +101,13 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
       return { status: 404, type: 'invalid_request_error' };
     case ErrorCode.MethodNotAllowed:
       return { status: 405, type: 'invalid_request_error' };
+    case ErrorCode.RequestTimeout:
+    case ErrorCode.ClientReadTimeout:
+      return { status: 408, type: 'invalid_request_error' };
     case ErrorCode.PayloadTooLarge:
       return { status: 413, type: 'invalid_request_error' };
+    case ErrorCode.HeadersTooLarge:
+      return { status: 431, type: 'invalid_request_error' };
     case ErrorCode.UnsupportedMediaType:
       return { status: 415, type: 'invalid_request_error' };
     case ErrorCode.RateLimitExceeded:
