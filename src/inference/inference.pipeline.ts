@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { AuthService } from '../auth/index.js';
 import { INFERENCE, assertModelAllowed } from '../auth/index.js';
 import { CatalogService } from '../catalog/index.js';
+import { CLOCK, type Clock } from '../clock/index.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { CatalogModel } from '../catalog/index.js';
 import { RouteRunner } from '../dispatch/index.js';
 import { IpThrottleService } from '../edge/index.js';
@@ -46,6 +48,8 @@ export class InferencePipeline {
     private readonly lifecycle: LifecycleService,
     private readonly ipThrottle: IpThrottleService,
     private readonly finalizer: RequestFinalizer,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -153,11 +157,15 @@ export class InferencePipeline {
         includeUsage: streamOptions?.include_usage === true,
         adapter: result.adapter,
         signal: abort.signal,
+        // A client that stops reading is cut after this; the finally below frees what it held.
+        stallTimeoutMs: this.config.edge.streamStallTimeoutMs,
+        clock: this.clock,
         onFirstChunk: () => (record.ttftMs = performance.now() - record.startedAt),
       });
       record.usage = outcome.usage;
       record.outputChunks = outcome.outputChunks;
       record.clientGone = outcome.clientGone;
+      record.stalled = outcome.stalled;
       record.error = outcome.error;
       reply.raw.end();
     } catch (err) {
