@@ -67,8 +67,9 @@ export class InferencePipeline {
       if (this.lifecycle.draining) throw new ApiError(ErrorCode.ShuttingDown, 'This server is shutting down; retry on another replica.', null, { 'retry-after': '1' });
 
       // 1. auth: Bearer key → principal (in-process cache, no query on a hit); needs the inference scope.
-      //    A key not in the cache passes the per-IP throttle (Redis) before it may reach the database.
-      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, () => this.ipThrottle.check(req.ip));
+      //    A key not in the cache passes the per-IP throttle (Redis) before it may reach the database;
+      //    failed authentications are counted per client address (429 past the limit).
+      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, { source: req.ip, beforeLookup: () => this.ipThrottle.check(req.ip) });
       record.principal = principal;
 
       // 2. validate: parse JSON and check it against the OpenAI request schema
