@@ -216,7 +216,7 @@ export function addressList(s: Common & { default: readonly string[] }): Setting
   return define({
     ...s,
     accepts: `comma-separated IP addresses, CIDRs (10.0.0.0/8) or ${ADDRESS_RANGE_NAMES.join(', ')}; empty = none`,
-    shownDefault: s.shownDefault ?? (s.default.join(',') || 'empty'),
+    shownDefault: s.shownDefault ?? (s.default.join(',') || 'none'),
     emptyIsValue: true,
     fallback: { value: [...s.default] },
     parse: (raw) => {
