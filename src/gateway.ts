@@ -1,7 +1,7 @@
 /**
- * Builds and starts a gateway: Fastify edge (request id, body limit, time limits, trusted proxies, raw body for /v1), then Nest's
- * start-up hooks in module order (database, Redis, catalogue, tokenizers, fleet; then the bootstrap
- * hooks), then listen. Used by main.ts and by the end-to-end tests.
+ * Builds and starts a gateway: Fastify edge (request id, trusted proxies, time limits, body limit,
+ * raw body for /v1), then Nest's start-up hooks in module order (database, Redis, catalogue,
+ * tokenizers, fleet; then the bootstrap hooks), then listen. Used by main.ts and by the e2e tests.
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
