@@ -72,6 +72,12 @@ describe('edge time limits', () => {
     assertTimeoutAnswer(text);
   });
 
+  it('closes a connection that never sends a byte', async () => {
+    const socket = connect();
+    await once(socket, 'connect');
+    await closedWithin(socket, REQUEST_TIMEOUT_MS + 5_000);
+  });
+
   it('does not time out a response: a request that arrived in time may take longer than the request timeout to answer', async () => {
     const started = performance.now();
     const res = await g.client.chat.completions.create(
