@@ -1,7 +1,7 @@
 /**
- * Builds and starts a gateway: Fastify edge (request id, body limit, raw body for /v1), then Nest's
- * start-up hooks in module order (database, Redis, catalogue, tokenizers, fleet; then the bootstrap
- * hooks), then listen. Used by main.ts and by the end-to-end tests.
+ * Builds and starts a gateway: Fastify edge (request id, trusted proxies, time limits, body limit,
+ * raw body for /v1), then Nest's start-up hooks in module order (database, Redis, catalogue,
+ * tokenizers, fleet; then the bootstrap hooks), then listen. Used by main.ts and by the e2e tests.
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,7 @@ import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/index.js';
 import { httpStatusError, sendError, toApiError } from './edge/index.js';
 import { LifecycleService } from './edge/index.js';
+import { edgeServerOptions, registerBodyParser } from './edge/index.js';
 import { InferencePipeline } from './inference/index.js';
 import { registerInferenceRoutes } from './inference/index.js';
 import { NestPinoLogger, createLogger } from './observability/index.js';
@@ -31,8 +32,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function startGateway(config: AppConfig, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
   const adapter = new FastifyAdapter({
-    bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.edge.trustProxy,
+    // Body limit, trusted proxies, time limits, connection-level errors in OpenAI's shape (edge/http-server.ts).
+    ...edgeServerOptions(config),
     // While draining, requests on open keep-alive connections reach the pipeline, which answers 503
     // shutting_down in OpenAI's error shape (Fastify's own 503 is not).
     return503OnClosing: false,
@@ -55,18 +56,8 @@ export async function startGateway(config: AppConfig, logger: Logger = createLog
   });
   setupAdminDocs(app);
   const fastify = app.getHttpAdapter().getInstance();
-  // /v1 bodies stay raw: the pipeline parses them so malformed JSON gets OpenAI's error shape, and any
-  // content type is accepted (curl -d sends form encoding by default).
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
-    if (req.url.startsWith('/v1/')) return done(null, body);
-    try {
-      done(null, (body as Buffer).length ? JSON.parse((body as Buffer).toString()) : undefined);
-    } catch (err) {
-      (err as { code?: string }).code = 'FST_ERR_CTP_INVALID_JSON_BODY';
-      done(err as Error, undefined);
-    }
-  });
+  // Bodies: raw for /v1, JSON elsewhere; an over-limit body is drained before its 413.
+  registerBodyParser(fastify, config);
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     done();

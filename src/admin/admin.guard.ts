@@ -18,7 +18,7 @@ export class AdminGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
-    const principal = await this.auth.authenticate(req.headers.authorization, ADMIN_SCOPES);
+    const principal = await this.auth.authenticate(req.headers.authorization, ADMIN_SCOPES, { source: req.ip });
     const userAgent = req.headers['user-agent'];
     actors.set(req, { principal, ip: req.ip, userAgent: userAgent?.slice(0, 300), requestId: req.id });
     return true;

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { MetricsService } from '../observability/index.js';
 
-export type AuthRejection = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' | 'suspended' | 'scope';
+export type AuthRejection = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' | 'suspended' | 'scope' | 'lookups_queued';
 
 @Injectable()
 export class AuthMetrics {

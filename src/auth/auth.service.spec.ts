@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ManualClock } from '../clock/manual-clock.js';
+import type { AppConfig } from '../config/app-config.js';
+import type { RedisThrottlerStorage } from '../edge/redis-throttler.storage.js';
 import { ApiError } from '../errors/api-error.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { ApiKeyHasher } from '../tenancy/api-key.hasher.js';
 import { generateApiKey } from '../tenancy/api-key.secret.js';
+import { AuthFailureThrottle } from './auth-failure.throttle.js';
 import { AuthMetrics } from './auth.metrics.js';
 import { AuthService } from './auth.service.js';
 import type { CredentialRepository, StoredCredential } from './credential.repository.js';
@@ -28,8 +32,27 @@ function stored(overrides: Partial<StoredCredential> = {}): StoredCredential {
   };
 }
 
+/**
+ * The Redis throttle storage's contract in memory (one fixed window that never rolls over, as within a
+ * test's minute): blocked once a key's hits pass the limit, for blockDuration.
+ */
+function memoryThrottleStorage() {
+  const hits = new Map<string, number>();
+  const calls: string[] = [];
+  const storage = {
+    async increment(key: string, _ttl: number, limit: number, blockDuration: number, name: string) {
+      calls.push(`${name}:${key}`);
+      const n = (hits.get(key) ?? 0) + 1;
+      hits.set(key, n);
+      const blocked = n > limit;
+      return { totalHits: n, timeToExpire: 60, isBlocked: blocked, timeToBlockExpire: blocked ? blockDuration / 1000 : 0 };
+    },
+  } as unknown as RedisThrottlerStorage;
+  return { storage, calls };
+}
+
 /** A database of hash → row that counts lookups; `gate` holds lookups until released. */
-function setup(rows: Record<string, StoredCredential> = {}) {
+function setup(rows: Record<string, StoredCredential> = {}, opts: { failuresPerMinute?: number; repository?: CredentialRepository } = {}) {
   const hasher = new ApiKeyHasher({ keyPepper: PEPPER });
   const byHash = new Map(Object.entries(rows).map(([key, row]) => [hasher.hash(key), row]));
   const lookups: string[] = [];
@@ -48,10 +71,17 @@ function setup(rows: Record<string, StoredCredential> = {}) {
   } as unknown as CredentialRepository;
   const touched: string[] = [];
   const usage = { touch: (keyId: string) => touched.push(keyId) } as unknown as KeyUsageRecorder;
-  const cache = new PrincipalCache({ cacheTtlMs: 30_000, negativeCacheTtlMs: 2_000, cacheMaxEntries: 1000 });
-  const auth = new AuthService(hasher, repository, cache, usage, new AuthMetrics(new MetricsService()));
+  const cache = new PrincipalCache({ cacheTtlMs: 30_000, negativeCacheTtlMs: 2_000, cacheMaxEntries: 1000, negativeCacheMaxEntries: 1000 });
+  const metrics = new MetricsService();
+  const clock = new ManualClock();
+  const throttle = memoryThrottleStorage();
+  const config = { edge: { authFailuresPerMinute: opts.failuresPerMinute ?? 0 } } as AppConfig;
+  const failures = new AuthFailureThrottle(throttle.storage, metrics, clock, config);
+  const auth = new AuthService(hasher, opts.repository ?? repository, cache, usage, new AuthMetrics(metrics), failures);
   return {
     auth,
+    clock,
+    throttleCalls: throttle.calls,
     cache,
     hasher,
     lookups,
@@ -135,6 +165,61 @@ describe('AuthService', () => {
     await Promise.all(pending);
     assert.equal(t.lookups.length, 40);
     assert.ok(t.maxActive() <= 4, `max concurrent lookups ${t.maxActive()}`);
+  });
+
+  it("serves a waiting lookup from another address next, whatever one address's flood of random keys", async () => {
+    const good = generateApiKey();
+    const hasher = new ApiKeyHasher({ keyPepper: PEPPER });
+    const started: string[] = [];
+    const pending: Array<() => void> = [];
+    const repository = {
+      findByHash(hash: string) {
+        started.push(hash);
+        return new Promise<StoredCredential | null>((resolve) => pending.push(() => resolve(hash === hasher.hash(good) ? stored() : null)));
+      },
+    } as unknown as CredentialRepository;
+    const t = setup({}, { repository });
+    const flood = Array.from({ length: 50 }, () => rejection(t.auth.authenticate(`Bearer ${generateApiKey()}`, undefined, { source: '203.0.113.9' })));
+    await new Promise((r) => setImmediate(r));
+    const mine = t.auth.authenticate(`Bearer ${good}`, undefined, { source: '198.51.100.7' });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(started.length, 4, 'four lookups run at once');
+    // Two of the flood's lookups end: round-robin between the two addresses gives one of the two freed
+    // slots to the other address (without fairness it would start 47th, after the whole flood).
+    for (let i = 0; i < 2; i++) {
+      pending.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(started.length, 6);
+    assert.ok(started.slice(4).includes(hasher.hash(good)), 'the good key waited behind the flood');
+    pending.splice(0).forEach((finish) => finish());
+    assert.equal((await mine).keyId, 'key_1');
+    while (pending.length || started.length < 50 + 1) {
+      pending.splice(0).forEach((finish) => finish());
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(flood);
+  });
+
+  it('refuses an address with 429 once its failed authentications pass the limit, except for keys cached as valid', async () => {
+    const known = generateApiKey();
+    const later = generateApiKey();
+    const t = setup({ [known]: stored(), [later]: stored({ keyId: 'key_2' }) }, { failuresPerMinute: 3 });
+    const attacker = { source: '203.0.113.5' };
+    await t.auth.authenticate(`Bearer ${known}`, undefined, attacker);
+    assert.equal(t.throttleCalls.length, 0, 'a successful authentication reads no counter');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await rejection(t.auth.authenticate(`Bearer ${generateApiKey()}`, undefined, attacker))).status);
+    assert.deepEqual(statuses, [401, 401, 401, 429, 429, 429]);
+    assert.equal(t.throttleCalls.length, 4, 'a blocked address costs no further counter calls');
+    const refused = await rejection(t.auth.authenticate('Bearer nonsense', undefined, attacker));
+    assert.equal(refused.status, 429);
+    assert.equal(Number(refused.headers['retry-after']), 60);
+    assert.equal((await t.auth.authenticate(`Bearer ${known}`, undefined, attacker)).keyId, 'key_1', 'a cached valid key still works');
+    assert.equal((await rejection(t.auth.authenticate(`Bearer ${later}`, undefined, attacker))).status, 429, 'an uncached key would need the database');
+    assert.equal((await t.auth.authenticate(`Bearer ${later}`, undefined, { source: '198.51.100.7' })).keyId, 'key_2', 'another address is not affected');
+    t.clock.advance(60_000);
+    assert.equal((await t.auth.authenticate(`Bearer ${later}`, undefined, attacker)).keyId, 'key_2', 'the block ends');
   });
 
   it('rejects a revoked key with 401 invalid_api_key', async () => {

@@ -4,7 +4,13 @@
  * Hot path: format check → HMAC-SHA256(pepper, key) → in-process cache → principal. Only a cache miss
  * reads PostgreSQL: one indexed lookup by hash, deduplicated per hash and capped in concurrency so a
  * flood of random keys cannot take the connection pool from everything else. Unknown and revoked keys
- * are cached briefly too. Error messages show at most the key's display prefix.
+ * are cached briefly too, apart from valid keys (principal.cache.ts). Error messages show at most the
+ * key's display prefix.
+ *
+ * Per client address (`source`, the trusted-proxy-aware client IP): cache-miss queries wait their
+ * turn round-robin between addresses (fair-limiter.ts), so one address's flood of random keys cannot
+ * delay another's lookup; failed authentications are counted (auth-failure.throttle.ts), and an
+ * address past its limit gets 429 for anything but a key already cached as valid.
  */
 import { Injectable } from '@nestjs/common';
 import { API_KEY_FORMAT } from '../config/index.js';
@@ -12,7 +18,9 @@ import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import { ApiKeyHasher } from '../tenancy/index.js';
 import { displayPrefix } from '../tenancy/index.js';
+import { AuthFailureThrottle } from './auth-failure.throttle.js';
 import { AuthMetrics, type AuthRejection } from './auth.metrics.js';
+import { FairLimiter } from './fair-limiter.js';
 import { CredentialRepository, type StoredCredential } from './credential.repository.js';
 import { KeyUsageRecorder } from './key-usage.recorder.js';
 import { type Principal, type Scope, effectiveAllowList } from '../tenancy/index.js';
@@ -20,6 +28,19 @@ import { type Credential, PrincipalCache } from './principal.cache.js';
 
 /** Concurrent cache-miss queries per replica (the Prisma pool holds 10 connections). */
 const MAX_CONCURRENT_LOOKUPS = 4;
+/** Cache-miss queries one address may have waiting; more get 429 at once. */
+const MAX_WAITING_LOOKUPS_PER_SOURCE = 64;
+
+/** Where a request comes from, for the per-address protections. */
+export interface AuthContext {
+  /** The client address (Fastify's req.ip: the socket, or the last untrusted X-Forwarded-For hop). */
+  source?: string;
+  /**
+   * Runs only when the key is not in the cache, i.e. when the request would reach the database: the
+   * /v1 path puts its per-IP request throttle there, so known keys never pay its Redis round trip.
+   */
+  beforeLookup?: () => Promise<void>;
+}
 
 export type { Principal } from '../tenancy/index.js';
 
@@ -44,8 +65,7 @@ export function toCredential(stored: StoredCredential | null): Credential {
 @Injectable()
 export class AuthService {
   private readonly inflight = new Map<string, Promise<Credential>>();
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly lookups = new FairLimiter(MAX_CONCURRENT_LOOKUPS, MAX_WAITING_LOOKUPS_PER_SOURCE);
 
   constructor(
     private readonly hasher: ApiKeyHasher,
@@ -53,33 +73,43 @@ export class AuthService {
     private readonly cache: PrincipalCache,
     private readonly usage: KeyUsageRecorder,
     private readonly metrics: AuthMetrics,
+    private readonly failures: AuthFailureThrottle,
   ) {}
 
   /**
    * Authenticates the header; with `scopes`, the key must hold at least one of them (else 403).
    * 401 invalid_api_key: missing, malformed, unknown, revoked or expired key. 403: suspended organization.
+   * 429: the address is past its failed-authentication limit (unless the key is cached as valid), or has
+   * too many lookups waiting.
    */
-  /**
-   * `beforeLookup` runs only when the key is not in the cache, i.e. when the request would reach the
-   * database: the /v1 path puts its per-IP throttle there, so a flood of unknown keys is stopped
-   * without costing cached (known) keys a Redis round trip.
-   */
-  async authenticate(authorization: string | undefined, scopes?: readonly Scope[], beforeLookup?: () => Promise<void>): Promise<Principal> {
-    const key = this.parseHeader(authorization);
+  async authenticate(authorization: string | undefined, scopes?: readonly Scope[], context: AuthContext = {}): Promise<Principal> {
+    const source = context.source ?? '';
+    let key: string;
+    try {
+      key = this.parseHeader(authorization);
+    } catch (err) {
+      throw await this.failed(source, err as ApiError);
+    }
     const hash = this.hasher.hash(key);
     let credential = this.cache.get(hash);
     this.metrics.cache.inc({ result: credential ? 'hit' : 'miss' });
     if (!credential) {
-      await beforeLookup?.();
-      credential = await this.lookup(hash);
+      // A blocked address reaches neither the database nor the request throttle.
+      const blocked = this.failures.blockedSeconds(source);
+      if (blocked) throw this.throttled(blocked);
+      await context.beforeLookup?.();
+      credential = await this.lookup(hash, source);
     }
 
     if (credential.status !== 'valid') {
-      throw this.reject(credential.status, ErrorCode.InvalidApiKey, `Incorrect API key provided: ${displayPrefix(key)}****. Ask your organization's administrator for a valid key.`);
+      throw await this.failed(
+        source,
+        this.reject(credential.status, ErrorCode.InvalidApiKey, `Incorrect API key provided: ${displayPrefix(key)}****. Ask your organization's administrator for a valid key.`),
+      );
     }
     const { principal } = credential;
     if (credential.keyExpiresAt !== null && credential.keyExpiresAt <= Date.now()) {
-      throw this.reject('expired', ErrorCode.InvalidApiKey, `The API key ${principal.keyPrefix}**** expired at ${new Date(credential.keyExpiresAt).toISOString()}.`);
+      throw await this.failed(source, this.reject('expired', ErrorCode.InvalidApiKey, `The API key ${principal.keyPrefix}**** expired at ${new Date(credential.keyExpiresAt).toISOString()}.`));
     }
     if (!credential.orgActive) {
       throw this.reject('suspended', ErrorCode.OrganizationSuspended, 'The organization of this API key is suspended. Contact the platform administrators.');
@@ -112,12 +142,39 @@ export class AuthService {
     return new ApiError(code, message);
   }
 
-  /** One query per hash at a time, at most MAX_CONCURRENT_LOOKUPS at once; the result is cached. */
-  private lookup(hash: string): Promise<Credential> {
+  /**
+   * A failed authentication (401) of `source`: counted, and answered 429 instead once the address is
+   * past its limit. (switchyard_auth_rejections_total still counts why the key failed.)
+   */
+  private async failed(source: string, error: ApiError): Promise<ApiError> {
+    if (error.status !== 401) return error;
+    const blocked = this.failures.blockedSeconds(source) || (await this.failures.record(source));
+    return blocked ? this.throttled(blocked) : error;
+  }
+
+  private throttled(seconds: number): ApiError {
+    return new ApiError(
+      ErrorCode.RateLimitExceeded,
+      `Too many failed authentications from your address. Please try again in ${seconds}s.`,
+      null,
+      this.failures.refusalHeaders(seconds),
+    );
+  }
+
+  /**
+   * One query per hash at a time, at most MAX_CONCURRENT_LOOKUPS at once, waiting ones served fairly
+   * between addresses; the result is cached.
+   */
+  private lookup(hash: string, source: string): Promise<Credential> {
     let pending = this.inflight.get(hash);
     if (!pending) {
       const epoch = this.cache.epoch;
-      pending = this.limited(() => this.repository.findByHash(hash))
+      const query = this.lookups.run(source, () => this.repository.findByHash(hash));
+      if (!query) {
+        this.metrics.rejections.inc({ reason: 'lookups_queued' });
+        throw new ApiError(ErrorCode.RateLimitExceeded, 'Too many API key lookups from your address at once. Please retry shortly.', null, { 'retry-after': '1', 'retry-after-ms': '1000' });
+      }
+      pending = query
         .then((stored) => {
           const credential = toCredential(stored);
           this.cache.set(hash, credential, stored && { keyId: stored.keyId, orgId: stored.orgId }, epoch);
@@ -129,16 +186,4 @@ export class AuthService {
     return pending;
   }
 
-  private async limited<T>(task: () => Promise<T>): Promise<T> {
-    // A finishing task hands its slot straight to the next waiter, so `active` never overshoots.
-    if (this.active >= MAX_CONCURRENT_LOOKUPS) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
 }

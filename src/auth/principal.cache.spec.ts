@@ -8,7 +8,7 @@ function principal(keyId: string, orgId: string): Principal {
 }
 const valid = (keyId: string, orgId: string): Credential => ({ status: 'valid', principal: principal(keyId, orgId), orgActive: true, keyExpiresAt: null });
 
-function setup(options = { cacheTtlMs: 30_000, negativeCacheTtlMs: 2_000, cacheMaxEntries: 100 }) {
+function setup(options = { cacheTtlMs: 30_000, negativeCacheTtlMs: 2_000, cacheMaxEntries: 100, negativeCacheMaxEntries: 100 }) {
   let now = 1_000_000;
   const cache = new PrincipalCache(options, () => now);
   return { cache, advance: (ms: number) => (now += ms) };
@@ -65,13 +65,27 @@ describe('PrincipalCache', () => {
   });
 
   it('evicts the oldest entry when full', () => {
-    const { cache } = setup({ cacheTtlMs: 30_000, negativeCacheTtlMs: 2_000, cacheMaxEntries: 2 });
+    const { cache } = setup({ cacheTtlMs: 30_000, negativeCacheTtlMs: 2_000, cacheMaxEntries: 2, negativeCacheMaxEntries: 2 });
     cache.set('h1', valid('k1', 'o1'), { keyId: 'k1', orgId: 'o1' }, cache.epoch);
     cache.set('h2', valid('k2', 'o1'), { keyId: 'k2', orgId: 'o1' }, cache.epoch);
     cache.set('h3', valid('k3', 'o1'), { keyId: 'k3', orgId: 'o1' }, cache.epoch);
     assert.equal(cache.size, 2);
     assert.equal(cache.get('h1'), undefined);
     assert.equal(cache.get('h3')?.status, 'valid');
+  });
+
+  it('never evicts a valid key for unknown ones: a flood of random keys recycles only the negative entries', () => {
+    const { cache } = setup({ cacheTtlMs: 30_000, negativeCacheTtlMs: 2_000, cacheMaxEntries: 10, negativeCacheMaxEntries: 50 });
+    for (let i = 0; i < 10; i++) cache.set(`good${i}`, valid(`k${i}`, 'o1'), { keyId: `k${i}`, orgId: 'o1' }, cache.epoch);
+    for (let i = 0; i < 10_000; i++) cache.set(`random${i}`, { status: 'unknown' }, null, cache.epoch);
+    for (let i = 0; i < 10; i++) assert.equal(cache.get(`good${i}`)?.status, 'valid', `good${i} was evicted`);
+    assert.equal(cache.negativeSize, 50, 'the negative entries stay within their own bound');
+    assert.equal(cache.get('random9999')?.status, 'unknown');
+    assert.equal(cache.get('random0'), undefined);
+    // A revoked key's entry is a negative one, and is still dropped by its key's invalidation.
+    cache.set('revoked', { status: 'revoked' }, { keyId: 'kr', orgId: 'o1' }, cache.epoch);
+    cache.invalidateKey('kr');
+    assert.equal(cache.get('revoked'), undefined);
   });
 
   it('trusts an entry for at most a second while invalidations cannot arrive', () => {
@@ -85,7 +99,7 @@ describe('PrincipalCache', () => {
   });
 
   it('stores nothing when the TTL is zero', () => {
-    const { cache } = setup({ cacheTtlMs: 0, negativeCacheTtlMs: 0, cacheMaxEntries: 10 });
+    const { cache } = setup({ cacheTtlMs: 0, negativeCacheTtlMs: 0, cacheMaxEntries: 10, negativeCacheMaxEntries: 10 });
     assert.equal(cache.set('h1', valid('k1', 'o1'), { keyId: 'k1', orgId: 'o1' }, cache.epoch), false);
     assert.equal(cache.get('h1'), undefined);
   });

@@ -3,6 +3,11 @@
  * PostgreSQL for a key it has seen within the TTL. Positive entries live `cacheTtlMs`; unknown and revoked
  * keys live `negativeCacheTtlMs`, so a flood of one wrong key costs one query per replica per window.
  *
+ * Valid keys and negative entries are held in two maps, each bounded on its own (`cacheMaxEntries`,
+ * `negativeCacheMaxEntries`; the oldest entry goes first): a flood of random keys fills and recycles
+ * the negative map only, and can never evict a valid key (which would send its next request to the
+ * database, queued behind the flood).
+ *
  * Invalidation (by key id or organization id) arrives over Redis pub/sub from whichever replica changed
  * the row. Every invalidation bumps `epoch`; a lookup that began before an invalidation must not store
  * its result, because it may have read the row before the change committed.
@@ -27,6 +32,7 @@ export interface PrincipalCacheOptions {
   cacheTtlMs: number;
   negativeCacheTtlMs: number;
   cacheMaxEntries: number;
+  negativeCacheMaxEntries: number;
 }
 
 export const DEGRADED_MAX_AGE_MS = 1_000;
@@ -40,7 +46,10 @@ interface Entry {
 }
 
 export class PrincipalCache {
+  /** Valid keys. */
   private readonly entries = new Map<string, Entry>();
+  /** Unknown and revoked keys: bounded separately, so they cannot push valid keys out. */
+  private readonly negatives = new Map<string, Entry>();
   private readonly hashByKey = new Map<string, string>();
   private readonly hashesByOrg = new Map<string, Set<string>>();
   private generation = 0;
@@ -53,7 +62,7 @@ export class PrincipalCache {
   ) {}
 
   get(hash: string): Credential | undefined {
-    const entry = this.entries.get(hash);
+    const entry = this.entries.get(hash) ?? this.negatives.get(hash);
     if (!entry) return undefined;
     const now = this.now();
     if (entry.expiresAt <= now || (this.degraded && now - entry.storedAt >= DEGRADED_MAX_AGE_MS)) {
@@ -68,8 +77,13 @@ export class PrincipalCache {
     return this.generation;
   }
 
+  /** Entries held: valid keys plus negative entries. */
   get size(): number {
-    return this.entries.size;
+    return this.entries.size + this.negatives.size;
+  }
+
+  get negativeSize(): number {
+    return this.negatives.size;
   }
 
   /**
@@ -81,12 +95,13 @@ export class PrincipalCache {
     const ttl = credential.status === 'valid' ? this.options.cacheTtlMs : this.options.negativeCacheTtlMs;
     if (ttl <= 0) return false;
     this.remove(hash);
-    while (this.entries.size >= this.options.cacheMaxEntries) {
+    const [map, max] = credential.status === 'valid' ? [this.entries, this.options.cacheMaxEntries] : [this.negatives, this.options.negativeCacheMaxEntries];
+    while (map.size >= max) {
       // Maps iterate in insertion order: the first entry is the oldest.
-      this.remove(this.entries.keys().next().value!);
+      this.remove(map.keys().next().value!);
     }
     const now = this.now();
-    this.entries.set(hash, { credential, storedAt: now, expiresAt: now + ttl, keyId: owner?.keyId, orgId: owner?.orgId });
+    map.set(hash, { credential, storedAt: now, expiresAt: now + ttl, keyId: owner?.keyId, orgId: owner?.orgId });
     if (owner) {
       this.hashByKey.set(owner.keyId, hash);
       let hashes = this.hashesByOrg.get(owner.orgId);
@@ -111,14 +126,16 @@ export class PrincipalCache {
   clear(): void {
     this.generation++;
     this.entries.clear();
+    this.negatives.clear();
     this.hashByKey.clear();
     this.hashesByOrg.clear();
   }
 
   private remove(hash: string): void {
-    const entry = this.entries.get(hash);
+    const entry = this.entries.get(hash) ?? this.negatives.get(hash);
     if (!entry) return;
     this.entries.delete(hash);
+    this.negatives.delete(hash);
     if (entry.keyId && this.hashByKey.get(entry.keyId) === hash) this.hashByKey.delete(entry.keyId);
     if (entry.orgId) {
       const hashes = this.hashesByOrg.get(entry.orgId);

@@ -23,8 +23,10 @@ export interface AppConfig {
    */
   bootstrapApiKey?: string;
   /** In-process principal cache in front of the api_keys table; invalidated over Redis pub/sub. */
-  auth: { cacheTtlMs: number; negativeCacheTtlMs: number; cacheMaxEntries: number };
+  auth: { cacheTtlMs: number; negativeCacheTtlMs: number; cacheMaxEntries: number; negativeCacheMaxEntries: number };
   bodyLimitBytes: number;
+  /** How much of an over-limit body is read and discarded before the 413 (edge/body-reader.ts). */
+  bodyDrainBytes: number;
   /** Prompt processing: when to tokenize off the event loop, and request-shape limits against abuse. */
   prompt: {
     offloadBytes: number;
@@ -38,8 +40,20 @@ export interface AppConfig {
     /** Longest `image_url.url`, in characters (a data: URL carries the image). */
     maxImageUrlBytes: number;
   };
-  /** Pre-auth protection per client IP (0 = off); trustProxy makes the client IP come from X-Forwarded-For. */
-  edge: { ipRequestsPerMinute: number; adminIpRequestsPerMinute: number; trustProxy: boolean };
+  /**
+   * Before authentication: per-address limits (0 = off), the proxies whose X-Forwarded-For is believed
+   * (empty: the socket address is the client), and the HTTP server's time limits.
+   */
+  edge: {
+    ipRequestsPerMinute: number;
+    adminIpRequestsPerMinute: number;
+    authFailuresPerMinute: number;
+    trustedProxies: string[];
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    streamStallTimeoutMs: number;
+  };
   /** Rate limits, quotas and budgets. */
   quota: {
     /** Each tier's default limits: the built-ins (tiers.ts) with the catalogue file's `tiers:` applied. */

@@ -14,6 +14,6 @@ export { loadConfig } from './load.js';
 export { PREFIX_CACHE_SCOPES, ROUTING_POLICIES, type PrefixCacheScope, type PriorityClass, type RoutingPolicyName, type SchedulingConfig } from './scheduling.js';
 export { SETTING_GROUPS, type Env, type Setting, type SettingGroup } from './setting.js';
 export { renderSettingsTable, withSettingsTable } from './settings-table.js';
-export { API_KEY_FORMAT, LOG_LEVELS, maskSensitive, SETTING_LIST, SETTINGS, type LogLevel, type SettingValues } from './settings.js';
+export { API_KEY_FORMAT, LOG_LEVELS, maskSensitive, RETIRED_SETTINGS, SETTING_LIST, SETTINGS, type LogLevel, type SettingValues } from './settings.js';
 export { DEFAULT_TIER_LIMITS, LIMIT_FIELDS, tierLimits, TIERS, type LimitField, type Limits, type Tier, type TierLimitOverrides } from './tiers.js';
 export { ConfigModule } from './config.module.js';

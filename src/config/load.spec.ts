@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     assert.equal(config.host, '127.0.0.1');
     assert.equal(config.logLevel, 'info');
     assert.equal(config.migrateOnStart, true);
-    assert.equal(config.edge.trustProxy, false);
+    assert.deepEqual(config.edge.trustedProxies, []);
     assert.deepEqual(config.quota.failMode, { rate: 'open', spend: 'closed' });
     assert.equal(config.bootstrapApiKey, undefined);
     assert.deepEqual(config.quota.tiers, DEFAULT_TIER_LIMITS);
@@ -28,18 +28,17 @@ describe('loadConfig', () => {
   it('treats an empty variable as unset', () => {
     const config = loadConfig({ ...env, SWITCHYARD_PORT: '', SWITCHYARD_TRUST_PROXY: '', SWITCHYARD_LOG_LEVEL: '' }, catalogue);
     assert.equal(config.port, 8080);
-    assert.equal(config.edge.trustProxy, false);
     assert.equal(config.logLevel, 'info');
   });
 
   it('reads each kind of setting', () => {
     const config = loadConfig(
-      { ...env, SWITCHYARD_PORT: '0', SWITCHYARD_MIGRATE_ON_START: 'false', SWITCHYARD_TRUST_PROXY: 'true', SWITCHYARD_QUOTA_FAIL_MODE_RATE: 'closed', SWITCHYARD_DATABASE_URL: 'postgres://u:pw@db:5432/x' },
+      { ...env, SWITCHYARD_PORT: '0', SWITCHYARD_MIGRATE_ON_START: 'false', SWITCHYARD_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7,::1,fd00::/8,loopback', SWITCHYARD_QUOTA_FAIL_MODE_RATE: 'closed', SWITCHYARD_DATABASE_URL: 'postgres://u:pw@db:5432/x' },
       catalogue,
     );
     assert.equal(config.port, 0);
     assert.equal(config.migrateOnStart, false);
-    assert.equal(config.edge.trustProxy, true);
+    assert.deepEqual(config.edge.trustedProxies, ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8', 'loopback']);
     assert.equal(config.quota.failMode.rate, 'closed');
     assert.equal(config.databaseUrl, 'postgres://u:pw@db:5432/x');
   });
@@ -49,7 +48,10 @@ describe('loadConfig', () => {
       [{ ...env, SWITCHYARD_PORT: 'eighty' }, /^SWITCHYARD_PORT must be an integer between 0 and 65535, got "eighty"$/],
       [{ ...env, SWITCHYARD_REDIS_URL: 'http://x' }, /SWITCHYARD_REDIS_URL must use redis: or rediss:/],
       [{ ...env, SWITCHYARD_LOG_LEVEL: 'loud' }, /^SWITCHYARD_LOG_LEVEL must be one of .*, got "loud"$/],
-      [{ ...env, SWITCHYARD_TRUST_PROXY: 'yes' }, /SWITCHYARD_TRUST_PROXY must be one of true, false/],
+      [{ ...env, SWITCHYARD_TRUST_PROXY: 'true' }, /^SWITCHYARD_TRUST_PROXY was replaced by SWITCHYARD_TRUSTED_PROXIES/],
+      [{ ...env, SWITCHYARD_TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal' }, /SWITCHYARD_TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDRs \("proxy.internal"/],
+      [{ ...env, SWITCHYARD_TRUSTED_PROXIES: '10.0.0.0/33' }, /SWITCHYARD_TRUSTED_PROXIES/],
+      [{ ...env, SWITCHYARD_HEADERS_TIMEOUT_MS: '20000', SWITCHYARD_REQUEST_TIMEOUT_MS: '10000' }, /SWITCHYARD_HEADERS_TIMEOUT_MS must not exceed/],
       [{ SWITCHYARD_KEY_PEPPER: 'short' }, /SWITCHYARD_KEY_PEPPER/],
       [{}, /SWITCHYARD_KEY_PEPPER must be set/],
       [{ ...env, SWITCHYARD_BOOTSTRAP_API_KEY: 'sk-sy-short' }, /SWITCHYARD_BOOTSTRAP_API_KEY/],

@@ -28,6 +28,10 @@ export function loadConfig(env: Env = process.env, catalogue?: CatalogueConfig):
 }
 
 function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
+  // Node refuses a headers timeout longer than the request timeout (which includes the headers).
+  if (s.headersTimeoutMs > s.requestTimeoutMs) {
+    throw new ConfigError('SWITCHYARD_HEADERS_TIMEOUT_MS must not exceed SWITCHYARD_REQUEST_TIMEOUT_MS (the request timeout includes the headers)', 'SWITCHYARD_HEADERS_TIMEOUT_MS');
+  }
   return {
     host: s.host,
     port: s.port,
@@ -37,8 +41,9 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
     redisUrl: s.redisUrl,
     keyPepper: s.keyPepper,
     bootstrapApiKey: s.bootstrapApiKey,
-    auth: { cacheTtlMs: s.authCacheTtlMs, negativeCacheTtlMs: s.authNegativeCacheTtlMs, cacheMaxEntries: s.authCacheMaxEntries },
+    auth: { cacheTtlMs: s.authCacheTtlMs, negativeCacheTtlMs: s.authNegativeCacheTtlMs, cacheMaxEntries: s.authCacheMaxEntries, negativeCacheMaxEntries: s.authNegativeCacheMaxEntries },
     bodyLimitBytes: s.bodyLimitBytes,
+    bodyDrainBytes: s.bodyDrainBytes,
     prompt: {
       offloadBytes: s.promptOffloadBytes,
       workers: s.promptWorkers,
@@ -49,7 +54,16 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       imageUrlHosts: s.imageUrlHosts,
       maxImageUrlBytes: s.maxImageUrlBytes,
     },
-    edge: { ipRequestsPerMinute: s.ipRequestsPerMinute, adminIpRequestsPerMinute: s.adminIpRequestsPerMinute, trustProxy: s.trustProxy },
+    edge: {
+      ipRequestsPerMinute: s.ipRequestsPerMinute,
+      adminIpRequestsPerMinute: s.adminIpRequestsPerMinute,
+      authFailuresPerMinute: s.authFailuresPerMinute,
+      trustedProxies: s.trustedProxies,
+      headersTimeoutMs: s.headersTimeoutMs,
+      requestTimeoutMs: s.requestTimeoutMs,
+      keepAliveTimeoutMs: s.keepAliveTimeoutMs,
+      streamStallTimeoutMs: s.streamStallTimeoutMs,
+    },
     quota: {
       tiers: tierLimits(catalogue.tiers),
       leaseMs: s.quotaLeaseMs,

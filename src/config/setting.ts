@@ -5,6 +5,7 @@
  * Invariant: a parser reports what is wrong without the value; `read` alone decides whether to quote
  * the value back, and never does for a sensitive setting.
  */
+import { isIP } from 'node:net';
 import { ConfigError } from './config-error.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -211,6 +212,37 @@ export function secret(s: Common & { required?: boolean; minLength?: number; for
         throw new Invalid(s.required ? `must be set to ${s.formatHint}` : `must be ${s.formatHint}`);
       }
       return raw;
+    },
+  });
+}
+
+/** Names of address ranges that Fastify's trustProxy (proxy-addr) understands. */
+export const ADDRESS_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'] as const;
+
+/** Whether `entry` is an IPv4/IPv6 address, an address/prefix CIDR, or one of ADDRESS_RANGE_NAMES. */
+export function isAddressOrCidr(entry: string): boolean {
+  if ((ADDRESS_RANGE_NAMES as readonly string[]).includes(entry)) return true;
+  const [address, prefix, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+/** A comma-separated list of IP addresses, CIDR ranges or range names; empty means an empty list. */
+export function addressList(s: Common & { default: readonly string[] }): Setting<string[]> {
+  return define({
+    ...s,
+    accepts: `comma-separated IP addresses, CIDRs (10.0.0.0/8) or ${ADDRESS_RANGE_NAMES.join(', ')}; empty = none`,
+    shownDefault: s.shownDefault ?? (s.default.join(',') || 'none'),
+    emptyIsValue: true,
+    fallback: { value: [...s.default] },
+    parse: (raw) => {
+      const items = raw.split(',').map((t) => t.trim()).filter(Boolean);
+      const bad = items.find((item) => !isAddressOrCidr(item));
+      if (bad !== undefined) throw new Invalid(`must be a comma-separated list of IP addresses or CIDRs ("${bad}" is neither)`);
+      return items;
     },
   });
 }

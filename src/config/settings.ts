@@ -6,7 +6,7 @@
  */
 import { ConfigError } from './config-error.js';
 import { PREFIX_CACHE_SCOPES, ROUTING_POLICIES } from './scheduling.js';
-import { flag, hostList, int, listOf, oneOf, optionalInt, secret, text, url, type Env, type Setting } from './setting.js';
+import { addressList, flag, hostList, int, listOf, oneOf, optionalInt, secret, text, url, type Env, type Setting } from './setting.js';
 import { TIERS } from './tiers.js';
 
 /**
@@ -42,6 +42,15 @@ export const SETTINGS = {
     max: 256 * MiB,
     shownDefault: '8388608 (8 MiB)',
     description: 'larger request bodies get 413',
+  }),
+  bodyDrainBytes: int({
+    name: 'SWITCHYARD_BODY_DRAIN_BYTES',
+    group: 'server',
+    default: 64 * MiB,
+    min: 0,
+    max: 1024 * MiB,
+    shownDefault: '67108864 (64 MiB)',
+    description: 'how much of a body over the limit is read and discarded so the client can read its 413 (declared or sent beyond that: answered and closed at once)',
   }),
   shutdownGraceMs: int({ name: 'SWITCHYARD_SHUTDOWN_GRACE_MS', group: 'server', default: 30_000, min: 0, max: 600_000, description: 'how long SIGTERM waits for in-flight requests and streams' }),
 
@@ -90,12 +99,59 @@ export const SETTINGS = {
     description: 'in-process key cache lifetime; invalidated over Redis, so the TTL only bounds staleness when a broadcast cannot be sent',
   }),
   authNegativeCacheTtlMs: int({ name: 'SWITCHYARD_AUTH_NEGATIVE_CACHE_TTL_MS', group: 'keys', default: 2_000, min: 0, max: 60_000, description: 'how long an unknown key is remembered as unknown' }),
-  authCacheMaxEntries: int({ name: 'SWITCHYARD_AUTH_CACHE_MAX_ENTRIES', group: 'keys', default: 100_000, min: 1, max: 10_000_000, description: 'keys held in the in-process cache' }),
+  authCacheMaxEntries: int({ name: 'SWITCHYARD_AUTH_CACHE_MAX_ENTRIES', group: 'keys', default: 100_000, min: 1, max: 10_000_000, description: 'valid keys held in the in-process cache' }),
+  authNegativeCacheMaxEntries: int({
+    name: 'SWITCHYARD_AUTH_NEGATIVE_CACHE_MAX_ENTRIES',
+    group: 'keys',
+    default: 10_000,
+    min: 1,
+    max: 10_000_000,
+    description: 'unknown and revoked keys held in their own cache (a flood of random keys evicts only these, never valid keys)',
+  }),
 
   // --- edge
   ipRequestsPerMinute: int({ name: 'SWITCHYARD_IP_REQUESTS_PER_MINUTE', group: 'edge', default: 6_000, min: 0, max: 10_000_000, description: 'requests per client IP per minute on /v1, before authentication (0 = off)' }),
   adminIpRequestsPerMinute: int({ name: 'SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE', group: 'edge', default: 120, min: 0, max: 10_000_000, description: 'the same on /admin/v1 (0 = off)' }),
-  trustProxy: flag({ name: 'SWITCHYARD_TRUST_PROXY', group: 'edge', default: false, description: 'take the client IP from X-Forwarded-For (only behind a proxy that sets it)' }),
+  trustedProxies: addressList({
+    name: 'SWITCHYARD_TRUSTED_PROXIES',
+    group: 'edge',
+    default: [],
+    description:
+      'proxies whose X-Forwarded-For is believed: the client address is the last one before a trusted hop (empty = the socket address; replaces SWITCHYARD_TRUST_PROXY)',
+  }),
+  authFailuresPerMinute: int({
+    name: 'SWITCHYARD_AUTH_FAILURES_PER_MINUTE',
+    group: 'edge',
+    default: 30,
+    min: 0,
+    max: 1_000_000,
+    description: 'failed authentications (401) per client address per minute, on /v1 and the admin API; past it the address gets 429 for a minute, except with keys already cached as valid (0 = off)',
+  }),
+  headersTimeoutMs: int({ name: 'SWITCHYARD_HEADERS_TIMEOUT_MS', group: 'edge', default: 15_000, min: 100, max: 600_000, description: 'a request\'s headers must arrive within this from its first byte (else 408, connection closed)' }),
+  requestTimeoutMs: int({
+    name: 'SWITCHYARD_REQUEST_TIMEOUT_MS',
+    group: 'edge',
+    default: 60_000,
+    min: 100,
+    max: MS_HOUR,
+    description: 'the whole request, headers and body, must arrive within this (else 408, connection closed); at least the headers timeout',
+  }),
+  keepAliveTimeoutMs: int({
+    name: 'SWITCHYARD_KEEP_ALIVE_TIMEOUT_MS',
+    group: 'edge',
+    default: 72_000,
+    min: 100,
+    max: MS_HOUR,
+    description: 'an idle keep-alive connection is closed after this (longer than a load balancer\'s idle timeout, so the balancer closes first)',
+  }),
+  streamStallTimeoutMs: int({
+    name: 'SWITCHYARD_STREAM_STALL_TIMEOUT_MS',
+    group: 'edge',
+    default: 30_000,
+    min: 100,
+    max: 600_000,
+    description: 'a stream whose client has read nothing for this long (its socket buffer does not drain) is ended, its pod slot freed and its quota settled with what was generated',
+  }),
 
   // --- prompt
   promptOffloadBytes: int({
@@ -336,7 +392,19 @@ export const SETTING_LIST: readonly Setting[] = Object.values(SETTINGS);
  * Reads every setting from the environment. A ConfigError from here, or from whatever the caller
  * builds from these values, goes through maskSensitive before it leaves loadConfig.
  */
+/**
+ * Settings that no longer exist, with what replaced them: a deployment that still sets one stops at boot
+ * rather than silently running with a different meaning (a client address taken from a spoofable header).
+ */
+export const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
+  SWITCHYARD_TRUST_PROXY:
+    'SWITCHYARD_TRUST_PROXY was replaced by SWITCHYARD_TRUSTED_PROXIES, the list of proxy addresses or CIDRs whose X-Forwarded-For is believed (README, "Client addresses behind a proxy"); unset it',
+};
+
 export function readSettings(env: Env): SettingValues {
+  for (const [name, message] of Object.entries(RETIRED_SETTINGS)) {
+    if (env[name]) throw new ConfigError(message, name);
+  }
   return Object.fromEntries(Object.entries(SETTINGS).map(([id, setting]) => [id, setting.read(env)])) as SettingValues;
 }
 

@@ -6,3 +6,4 @@ export { LifecycleService } from './lifecycle.service.js';
 export { OpenAiExceptionFilter } from './openai-exception.filter.js';
 export { RedisThrottlerStorage } from './redis-throttler.storage.js';
 export { httpStatusError, toApiError } from './error-response.js';
+export { edgeServerOptions, registerBodyParser } from './http-server.js';

@@ -25,10 +25,18 @@ export enum ErrorCode {
   NotFound = 'not_found',
   /** 409: an admin change that clashes with the current state (a name already taken, a model still referenced). */
   Conflict = 'conflict',
-  // 405 / 413 / 415
+  // 405 / 408 / 413 / 415 / 431
   MethodNotAllowed = 'method_not_allowed',
+  /** The request (headers, or headers and body) did not arrive within the edge's time limits. */
+  RequestTimeout = 'request_timeout',
+  /**
+   * A stream's client read nothing for the stall timeout: the stream was ended. Recorded in the access
+   * log and metrics, never sent (the client is not reading).
+   */
+  ClientReadTimeout = 'client_read_timeout',
   PayloadTooLarge = 'request_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
+  HeadersTooLarge = 'request_headers_too_large',
   // 429
   RateLimitExceeded = 'rate_limit_exceeded',
   InsufficientQuota = 'insufficient_quota',
@@ -102,8 +110,13 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
       return { status: 409, type: 'invalid_request_error' };
     case ErrorCode.MethodNotAllowed:
       return { status: 405, type: 'invalid_request_error' };
+    case ErrorCode.RequestTimeout:
+    case ErrorCode.ClientReadTimeout:
+      return { status: 408, type: 'invalid_request_error' };
     case ErrorCode.PayloadTooLarge:
       return { status: 413, type: 'invalid_request_error' };
+    case ErrorCode.HeadersTooLarge:
+      return { status: 431, type: 'invalid_request_error' };
     case ErrorCode.UnsupportedMediaType:
       return { status: 415, type: 'invalid_request_error' };
     case ErrorCode.RateLimitExceeded:

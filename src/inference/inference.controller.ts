@@ -30,7 +30,7 @@ export class InferenceController {
 
   /** Unknown keys pass the per-IP throttle before they may reach the database (as on the POST routes). */
   private principal(req: FastifyRequest) {
-    return this.auth.authenticate(req.headers.authorization, INFERENCE, () => this.ipThrottle.check(req.ip));
+    return this.auth.authenticate(req.headers.authorization, INFERENCE, { source: req.ip, beforeLookup: () => this.ipThrottle.check(req.ip) });
   }
 
   /** Lists only the models this key may use: others are not revealed. */

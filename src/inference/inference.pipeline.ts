@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { AuthService } from '../auth/index.js';
 import { INFERENCE, assertModelAllowed } from '../auth/index.js';
 import { CatalogService } from '../catalog/index.js';
+import { CLOCK, type Clock } from '../clock/index.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { CatalogModel } from '../catalog/index.js';
 import { RouteRunner } from '../dispatch/index.js';
 import { IpThrottleService } from '../edge/index.js';
@@ -46,6 +48,8 @@ export class InferencePipeline {
     private readonly lifecycle: LifecycleService,
     private readonly ipThrottle: IpThrottleService,
     private readonly finalizer: RequestFinalizer,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -63,8 +67,9 @@ export class InferencePipeline {
       if (this.lifecycle.draining) throw new ApiError(ErrorCode.ShuttingDown, 'This server is shutting down; retry on another replica.', null, { 'retry-after': '1' });
 
       // 1. auth: Bearer key → principal (in-process cache, no query on a hit); needs the inference scope.
-      //    A key not in the cache passes the per-IP throttle (Redis) before it may reach the database.
-      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, () => this.ipThrottle.check(req.ip));
+      //    A key not in the cache passes the per-IP throttle (Redis) before it may reach the database;
+      //    failed authentications are counted per client address (429 past the limit).
+      const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, { source: req.ip, beforeLookup: () => this.ipThrottle.check(req.ip) });
       record.principal = principal;
 
       // 2. validate: parse JSON and check it against the OpenAI request schema
@@ -153,11 +158,15 @@ export class InferencePipeline {
         includeUsage: streamOptions?.include_usage === true,
         adapter: result.adapter,
         signal: abort.signal,
+        // A client that stops reading is cut after this; the finally below frees what it held.
+        stallTimeoutMs: this.config.edge.streamStallTimeoutMs,
+        clock: this.clock,
         onFirstChunk: () => (record.ttftMs = performance.now() - record.startedAt),
       });
       record.usage = outcome.usage;
       record.outputChunks = outcome.outputChunks;
       record.clientGone = outcome.clientGone;
+      record.stalled = outcome.stalled;
       record.error = outcome.error;
       reply.raw.end();
     } catch (err) {

@@ -38,9 +38,12 @@ export interface RequestRecord {
   usage?: Usage;
   error?: ApiError;
   clientGone: boolean;
+  /** A streaming client that stopped reading and was cut (the SSE relay's stall timeout). */
+  stalled?: boolean;
 }
 
 const CLIENT_CLOSED = new ApiError(ErrorCode.ClientClosedRequest, 'The client closed the request.');
+const CLIENT_STALLED = new ApiError(ErrorCode.ClientReadTimeout, 'The client stopped reading the stream; it was ended.');
 
 @Injectable()
 export class RequestFinalizer {
@@ -60,8 +63,11 @@ export class RequestFinalizer {
     const seconds = (performance.now() - r.startedAt) / 1000;
     // A client that left is recorded as such (499 client_closed_request), whatever failed after it:
     // the abort it caused is not the runtime's failure.
-    const error = r.clientGone ? CLIENT_CLOSED : r.error;
-    const status = r.clientGone ? CLIENT_CLOSED.status : r.status;
+    // One that stopped reading and was cut is recorded as 408 client_read_timeout.
+    const gone = r.stalled ? CLIENT_STALLED : r.clientGone ? CLIENT_CLOSED : undefined;
+    const error = gone ?? r.error;
+    const status = gone ? gone.status : r.status;
+    if (r.stalled) this.metrics.streamClientStalls.inc({ model });
     this.metrics.requests.inc({ model, endpoint: r.endpoint, status });
     this.metrics.latency.observe({ model, endpoint: r.endpoint, stream: String(r.stream) }, seconds);
     if (r.ttftMs !== undefined) this.metrics.ttft.observe({ model }, r.ttftMs / 1000);

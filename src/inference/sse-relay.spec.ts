@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { VllmAdapter } from '../runtimes/vllm/vllm.adapter.js';
+import { ManualClock } from '../clock/manual-clock.js';
 import { relaySse } from './sse-relay.js';
 
 class FakeResponse extends EventEmitter {
@@ -31,6 +32,8 @@ function run(parts: string[], includeUsage: boolean, failAtEnd?: Error) {
       includeUsage,
       adapter: new VllmAdapter(),
       signal: new AbortController().signal,
+      stallTimeoutMs: 1_000,
+      clock: new ManualClock(),
       onFirstChunk: () => undefined,
     });
     return { outcome, events: res.written.map((w) => w.replace(/^data: /, '').trim()) };
@@ -67,6 +70,51 @@ describe('SSE relay', () => {
   it('ends a stream that stops without [DONE] with an error event', async () => {
     const { events } = await run([chunk('a')], false);
     assert.equal(JSON.parse(events.at(-1)!).error.code, 'upstream_stream_interrupted');
+  });
+
+  it('cuts a client whose socket does not drain for the stall timeout, and not one that drains in time', async () => {
+    const clock = new ManualClock();
+    /** A socket that takes one chunk, then reports a full buffer until `drain()`. */
+    class SlowResponse extends FakeResponse {
+      override write(text: string) {
+        this.written.push(text);
+        return false;
+      }
+      destroy() {
+        this.destroyed = true;
+        this.emit('close');
+      }
+    }
+    const res = new SlowResponse();
+    let release!: () => void;
+    const upstreamDone = new Promise<void>((r) => (release = r));
+    async function* upstream() {
+      yield Buffer.from(chunk('b'));
+      yield Buffer.from(chunk('c'));
+      await upstreamDone;
+    }
+    const it = upstream();
+    const relaying = relaySse(res as unknown as ServerResponse, Buffer.from(chunk('a')), it, {
+      clientModel: 'alias',
+      upstreamModel: 'upstream',
+      includeUsage: false,
+      adapter: new VllmAdapter(),
+      signal: new AbortController().signal,
+      stallTimeoutMs: 1_000,
+      clock,
+      onFirstChunk: () => undefined,
+    });
+    await new Promise((r) => setImmediate(r));
+    clock.advance(999);
+    res.emit('drain'); // the client read just in time: the next chunk goes out
+    await new Promise((r) => setImmediate(r));
+    assert.equal(res.written.length, 2);
+    assert.equal(res.destroyed, false);
+    clock.advance(1_000); // then it stopped reading
+    const outcome = await relaying;
+    release();
+    assert.equal(res.destroyed, true, 'the response was cut');
+    assert.deepEqual([outcome.stalled, outcome.clientGone, outcome.completed, outcome.outputChunks], [true, true, false, 2]);
   });
 
   it('translates a runtime error event into an OpenAI error event', async () => {

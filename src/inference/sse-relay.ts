@@ -3,9 +3,16 @@
  * name the client used, keeps the usage chunk only if the client asked for it, turns runtime error
  * events into OpenAI error events, and never ends a broken stream silently: an upstream that dies
  * mid-stream yields a terminal `data: {"error": ...}` event before the response ends.
+ *
+ * Back-pressure: a write the socket cannot take waits for 'drain'. A client that stops reading (its
+ * socket buffer does not drain for `stallTimeoutMs`) is cut: the response is destroyed and the outcome
+ * says `stalled`, so the pipeline aborts the upstream request, frees the pod slot and settles the quota
+ * with the chunks relayed so far. Without this a client that stopped reading held its pod slot and its
+ * (renewed) concurrency lease for as long as it kept the connection open.
  */
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
+import type { Clock } from '../clock/index.js';
 import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import type { RuntimeAdapter } from '../runtimes/index.js';
@@ -19,6 +26,9 @@ export interface RelayOptions {
   includeUsage: boolean;
   adapter: RuntimeAdapter;
   signal: AbortSignal;
+  /** A client whose socket has not drained for this long is cut (`stalled`). */
+  stallTimeoutMs: number;
+  clock: Clock;
   /** Called once, when the first chunk is written to the client. */
   onFirstChunk(): void;
 }
@@ -29,11 +39,13 @@ export interface RelayOutcome {
   outputChunks: number;
   completed: boolean;
   clientGone: boolean;
+  /** The client stopped reading for the stall timeout and was cut (clientGone is set too). */
+  stalled: boolean;
   error?: ApiError;
 }
 
 export async function relaySse(res: ServerResponse, first: Buffer, rest: AsyncIterator<Buffer>, opts: RelayOptions): Promise<RelayOutcome> {
-  const outcome: RelayOutcome = { completed: false, clientGone: false, outputChunks: 0 };
+  const outcome: RelayOutcome = { completed: false, clientGone: false, stalled: false, outputChunks: 0 };
   const decoder = new StringDecoder('utf8');
   let pending = '';
   let firstWritten = false;
@@ -47,10 +59,16 @@ export async function relaySse(res: ServerResponse, first: Buffer, rest: AsyncIt
     if (!res.write(text)) {
       await new Promise<void>((resolve) => {
         const done = () => {
+          opts.clock.clearTimeout(timer);
           res.off('drain', done);
           res.off('close', done);
           resolve();
         };
+        const timer = opts.clock.setTimeout(() => {
+          outcome.stalled = true;
+          res.destroy();
+          done();
+        }, opts.stallTimeoutMs);
         res.on('drain', done);
         res.on('close', done);
       });

@@ -89,6 +89,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly streamClientStalls = new Counter({
+    name: 'switchyard_stream_client_stalls_total',
+    help: 'Streams ended because the client stopped reading (its socket did not drain for the stall timeout).',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
   readonly upstreamRetries = new Counter({
     name: 'switchyard_upstream_retries_total',
     help: 'Requests retried on another pod before the first byte.',

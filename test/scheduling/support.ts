@@ -16,7 +16,7 @@ export const UNLIMITED_TIERS = {
   standard: { rpm: null, tpm: null, concurrency: null, dailySpend: null, monthlySpend: null },
   premium: { rpm: null, tpm: null, concurrency: null, dailySpend: null, monthlySpend: null },
 };
-export const NO_THROTTLE = { SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0', SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0' };
+export const NO_THROTTLE = { SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0', SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0', SWITCHYARD_AUTH_FAILURES_PER_MINUTE: '0' };
 
 /** Llama-3.2-1B on H100: a few ms per step. Llama-3.1-70B TP4: ~17 ms per step, for requests that must stay in flight. */
 export const FAST = 'llama-3.2-1b-h100';

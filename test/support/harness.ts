@@ -107,6 +107,7 @@ export async function bootGateway(catalogue?: CatalogueConfig, env: Record<strin
       // its own (test/quota/limits-admin.test.ts) and off elsewhere.
       SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0',
       SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0',
+      SWITCHYARD_AUTH_FAILURES_PER_MINUTE: '0',
       ...env,
     },
     catalogue ?? testCatalogue(suffix),

@@ -12,7 +12,7 @@ import { TEST_ADMIN_KEY, TEST_KEY_PEPPER } from '../support/harness.js';
 
 export { TEST_ADMIN_KEY } from '../support/harness.js';
 
-export const NO_IP_THROTTLE = { SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0', SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0' };
+export const NO_IP_THROTTLE = { SWITCHYARD_IP_REQUESTS_PER_MINUTE: '0', SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '0', SWITCHYARD_AUTH_FAILURES_PER_MINUTE: '0' };
 
 /** Nothing listens here: a request that gets past auth and routing fails with a 5xx, never 401/403/404. */
 const DEAD_POD = 'http://127.0.0.1:9';
