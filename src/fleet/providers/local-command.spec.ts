@@ -17,7 +17,7 @@ describe('local pod commands', () => {
     const command = resolveCommand(podCommand(pool({ sim: { profile: 'llama-3.2-1b-h100', args: ['--max-model-len', '4096'] } })), VARS);
     assert.equal(command.file, process.execPath);
     assert.deepEqual(command.args, [SIM_MAIN, '--model', VARS.model, '--profile', 'llama-3.2-1b-h100', '--host', '127.0.0.1', '--port', '8123', '--max-model-len', '4096']);
-    assert.equal(command.startTimeoutMs, 30_000);
+    assert.equal(command.startTimeoutMs, 120_000);
   });
 
   it('fills {port}, {host} and {model} into any command and its env', () => {
