@@ -67,7 +67,7 @@ export function spawnSimCommand(argv: string[], opts: SpawnSimCommandOptions = {
     if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const timeoutMs = opts.startTimeoutMs ?? 30_000;
+  const timeoutMs = opts.startTimeoutMs ?? 120_000;
   const name = opts.name ?? argv.join(' ');
 
   return new Promise<SimPod>((resolve, reject) => {
