@@ -28,6 +28,12 @@ export interface DispatchRequest {
   signal: AbortSignal;
   /** The client's x-sim-fault header; only the simulator's adapter forwards it. */
   simFault?: string;
+  /**
+   * The runtime took the request, so its prefill runs even if the client leaves now: a stream once the
+   * pod answered 200 (runtimes send a stream's headers as it starts); a non-streamed request once it was
+   * sent (its headers come only with the whole answer). Called on each attempt that gets that far.
+   */
+  accepted?(): void;
 }
 
 interface Opened {
@@ -115,7 +121,9 @@ export class DispatcherService {
     const headers = adapter.upstreamHeaders({ requestId: req.requestId, faultInjection: req.simFault });
     let res: Dispatcher.ResponseData;
     try {
-      res = await pod.dispatcher.request({ path: adapter.path(req.endpoint), method: 'POST', headers, body: payload, signal: req.signal });
+      const sent = pod.dispatcher.request({ path: adapter.path(req.endpoint), method: 'POST', headers, body: payload, signal: req.signal });
+      if (!req.stream) req.accepted?.();
+      res = await sent;
     } catch (err) {
       throw classifyUpstreamError(err, 'connect');
     }
@@ -135,6 +143,7 @@ export class DispatcherService {
         throw classifyUpstreamError(err, 'body');
       }
     }
+    req.accepted?.();
     const rest = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     let first: IteratorResult<Buffer>;
     try {

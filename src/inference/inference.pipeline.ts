@@ -112,12 +112,21 @@ export class InferencePipeline {
       //    that fails every attempt hands the request to the next model of the fallback chain
       const served = await this.runner.run(
         route,
-        { endpoint, stream: record.stream, requestId: req.id, signal: abort.signal, simFault: req.headers['x-sim-fault'] as string | undefined },
+        {
+          endpoint,
+          stream: record.stream,
+          requestId: req.id,
+          signal: abort.signal,
+          simFault: req.headers['x-sim-fault'] as string | undefined,
+          accepted: () => (record.accepted = true),
+        },
         {
           admitted: (lease) => (record.queueMs = lease.waitedMs),
           fallback: async (next) => {
             // The fallback is admitted against its own limits and prices; nothing was generated yet.
             await record.quota?.settle({ promptTokens: 0, completionTokens: 0 });
+            record.accepted = false;
+            record.promptTokens = next.plan.promptTokens;
             record.quota = await this.quota.admit(principal, next.model, next.plan.promptTokens, next.plan.maxOutputTokens);
           },
         },
