@@ -31,6 +31,8 @@ export interface AppConfig {
     workers: number;
     maxMessages: number;
     maxMessageChars: number;
+    /** Sequences one request may fan out to: prompts × max(n, best_of). */
+    maxSequences: number;
     maxTools: number;
     maxSchemaDepth: number;
   };
@@ -48,7 +50,7 @@ export interface AppConfig {
   /** Model routing, admission scheduling, pod health. */
   scheduling: SchedulingConfig;
   shutdownGraceMs: number;
-  upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number };
+  upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number; maxResponseBytes: number };
   catalogue: CatalogueConfig;
 }
 

@@ -44,6 +44,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       workers: s.promptWorkers,
       maxMessages: s.maxMessages,
       maxMessageChars: s.maxMessageChars,
+      maxSequences: s.maxSequencesPerRequest,
       maxTools: s.maxTools,
       maxSchemaDepth: s.maxSchemaDepth,
     },
@@ -60,6 +61,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       headersTimeoutMs: s.upstreamHeadersTimeoutMs,
       bodyTimeoutMs: s.upstreamBodyTimeoutMs,
       connectionsPerPod: s.upstreamConnectionsPerPod,
+      maxResponseBytes: s.upstreamMaxResponseBytes,
     },
     catalogue,
   };

@@ -118,6 +118,14 @@ export const SETTINGS = {
     shownDefault: '4194304 (4 Mi)',
     description: 'characters per message (more: 400)',
   }),
+  maxSequencesPerRequest: int({
+    name: 'SWITCHYARD_MAX_SEQUENCES_PER_REQUEST',
+    group: 'prompt',
+    default: 256,
+    min: 1,
+    max: 1_000_000,
+    description: 'sequences one request may make the runtime generate: prompts × max(`n`, `best_of`) (more: 400)',
+  }),
   maxTools: int({ name: 'SWITCHYARD_MAX_TOOLS', group: 'prompt', default: 128, min: 0, max: 10_000, description: 'tools per request (more: 400)' }),
   maxSchemaDepth: int({ name: 'SWITCHYARD_MAX_SCHEMA_DEPTH', group: 'prompt', default: 10, min: 1, max: 100, description: 'nesting depth of a tool or response-format JSON schema (deeper: 400)' }),
 
@@ -266,6 +274,15 @@ export const SETTINGS = {
     min: 1,
     max: MS_HOUR,
     description: 'longest silence between two chunks of a pod’s response body',
+  }),
+  upstreamMaxResponseBytes: int({
+    name: 'SWITCHYARD_UPSTREAM_MAX_RESPONSE_BYTES',
+    group: 'upstream',
+    default: 32 * MiB,
+    min: 1024,
+    max: 1024 * MiB,
+    shownDefault: '33554432 (32 MiB)',
+    description: 'largest non-streamed response read from a pod (larger: 400 response_too_large; streams are relayed, not held)',
   }),
   upstreamConnectionsPerPod: int({ name: 'SWITCHYARD_UPSTREAM_CONNECTIONS_PER_POD', group: 'upstream', default: 256, min: 1, max: 10_000, description: 'HTTP connections kept per pod (undici pool)' }),
 

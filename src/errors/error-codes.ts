@@ -12,6 +12,12 @@ export enum ErrorCode {
   UnsupportedParameter = 'unsupported_parameter',
   UnsupportedValue = 'unsupported_value',
   ContextLengthExceeded = 'context_length_exceeded',
+  /**
+   * A non-streamed response larger than the gateway holds in memory (the runtime produced it; a retry
+   * would produce it again, so not a 5xx the SDKs retry). Streaming, or fewer choices, tokens or
+   * logprobs, avoids it.
+   */
+  ResponseTooLarge = 'response_too_large',
   // 401 / 403
   InvalidApiKey = 'invalid_api_key',
   PermissionDenied = 'permission_denied',
@@ -81,6 +87,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.UnsupportedParameter:
     case ErrorCode.UnsupportedValue:
     case ErrorCode.ContextLengthExceeded:
+    case ErrorCode.ResponseTooLarge:
       return { status: 400, type: 'invalid_request_error' };
     case ErrorCode.InvalidApiKey:
       return { status: 401, type: 'authentication_error' };

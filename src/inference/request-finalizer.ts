@@ -56,10 +56,12 @@ export class RequestFinalizer {
     // (client gone, upstream cut) — the reservation never simply stands. A client that left after a
     // runtime accepted the request (before the first byte, or before a non-streamed answer) pays for
     // the prefill it started; a request that failed before reaching one pays nothing.
-    const prefilled = r.pod !== undefined || (r.clientGone && r.accepted === true);
+    // An answer too large to relay was generated in full: its whole reservation is charged.
+    const generatedInFull = r.error?.code === ErrorCode.ResponseTooLarge;
+    const prefilled = r.pod !== undefined || (r.accepted === true && (r.clientGone || generatedInFull));
     void r.quota?.settle({
       promptTokens: r.usage?.prompt_tokens ?? (prefilled ? (r.promptTokens ?? 0) : 0),
-      completionTokens: r.usage?.completion_tokens ?? r.outputChunks ?? 0,
+      completionTokens: r.usage?.completion_tokens ?? r.outputChunks ?? (generatedInFull ? (r.quota?.reserved.completionTokens ?? 0) : 0),
     });
     const model = r.model?.name ?? 'unknown';
     const seconds = (performance.now() - r.startedAt) / 1000;

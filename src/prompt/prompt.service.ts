@@ -30,7 +30,7 @@ const WORKER = new URL('./prompt.worker.js', import.meta.url);
 export interface PromptPlan {
   /** Sum over the request's prompts. */
   promptTokens: number;
-  /** Upper bound of tokens the request can generate (all prompts, all `n` choices). */
+  /** Upper bound of tokens the request can generate (all prompts, all `n` choices or `best_of` candidates). */
   maxOutputTokens: number;
   /** The body to send upstream (with a max_tokens bound added when the client set none). */
   body: RequestBody;
@@ -95,7 +95,8 @@ export class PromptService implements OnModuleInit, OnApplicationShutdown {
       return { promptTokens, maxOutputTokens: 0, body };
     }
 
-    const n = (body.n as number | null | undefined) ?? 1;
+    // Sequences per prompt the runtime generates: `n`, or the `best_of` candidates it ranks (validated ≥ n).
+    const n = Math.max((body.n as number | null | undefined) ?? 1, (body.best_of as number | null | undefined) ?? 1);
     const requested = (endpoint === 'chat.completions' ? (body.max_completion_tokens ?? body.max_tokens) : (body.max_tokens ?? COMPLETIONS_DEFAULT_MAX_TOKENS)) as number | null | undefined;
     const param = endpoint === 'chat.completions' ? 'messages' : 'prompt';
     if (requested != null) {

@@ -34,6 +34,8 @@ export interface QuotaTicket {
   id: string;
   /** x-ratelimit-* headers for the response. */
   headers: Record<string, string>;
+  /** What was reserved: the prompt and the most the request can generate. */
+  reserved: QuotaUsage;
   settle(usage: QuotaUsage): Promise<void>;
 }
 
@@ -113,7 +115,7 @@ export class QuotaService implements OnApplicationShutdown {
         this.logger.error({ err, orgId: principal.orgId, model: model.name, promptTokens, maxOutputTokens }, 'quota reservation refused: not a whole number ≥ 0');
         throw err;
       }
-      return this.unavailable(scopes, err);
+      return this.unavailable(scopes, err, { promptTokens, completionTokens: maxOutputTokens });
     }
     if (!result.admitted) {
       const scope = scopes[result.scope]!;
@@ -138,6 +140,7 @@ export class QuotaService implements OnApplicationShutdown {
     return {
       id,
       headers: rateLimitHeaders(state),
+      reserved: { promptTokens, completionTokens: maxOutputTokens },
       settle: async (usage) => {
         if (settled) return;
         settled = true;
@@ -197,7 +200,7 @@ export class QuotaService implements OnApplicationShutdown {
   }
 
   /** Redis is down: spend fails closed by default, rate limits open (configurable). Never hangs. */
-  private unavailable(scopes: Scope[], err: unknown): QuotaTicket {
+  private unavailable(scopes: Scope[], err: unknown, reserved: QuotaUsage): QuotaTicket {
     this.metrics.quotaErrors.inc({ stage: 'admit' });
     const hasSpend = scopes.some((s) => s.limits.dailySpend !== null || s.limits.monthlySpend !== null);
     const { spend, rate } = this.config.quota.failMode;
@@ -207,7 +210,7 @@ export class QuotaService implements OnApplicationShutdown {
     }
     this.metrics.quotaFailOpen.inc();
     this.logger.warn({ err }, 'quota store unavailable; admitting without limits (fail open)');
-    return { id: 'unchecked', headers: {}, settle: async () => undefined };
+    return { id: 'unchecked', headers: {}, reserved, settle: async () => undefined };
   }
 
   private alertSoftBudgets(principal: Principal, scopes: Scope[], totals: Array<[number, number]>, costMicros: number): void {
