@@ -29,6 +29,8 @@ export interface AppConfig {
   prompt: {
     offloadBytes: number;
     workers: number;
+    /** Large prompts waiting for a worker thread, at most. */
+    queueMax: number;
     maxMessages: number;
     maxMessageChars: number;
     /** Sequences one request may fan out to: prompts × max(n, best_of). */

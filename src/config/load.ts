@@ -42,6 +42,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
     prompt: {
       offloadBytes: s.promptOffloadBytes,
       workers: s.promptWorkers,
+      queueMax: s.promptQueueMax,
       maxMessages: s.maxMessages,
       maxMessageChars: s.maxMessageChars,
       maxSequences: s.maxSequencesPerRequest,

@@ -108,6 +108,14 @@ export const SETTINGS = {
     description: 'request bodies above this are tokenized in worker threads, off the event loop',
   }),
   promptWorkers: int({ name: 'SWITCHYARD_PROMPT_WORKERS', group: 'prompt', default: 1, min: 1, max: 64, description: 'worker threads for large prompts' }),
+  promptQueueMax: int({
+    name: 'SWITCHYARD_PROMPT_QUEUE_MAX',
+    group: 'prompt',
+    default: 64,
+    min: 0,
+    max: 100_000,
+    description: 'large prompts waiting for a worker thread; when full, 503 server_overloaded with retry-after',
+  }),
   maxMessages: int({ name: 'SWITCHYARD_MAX_MESSAGES', group: 'prompt', default: 2048, min: 1, max: 100_000, description: 'messages per request (more: 400)' }),
   maxMessageChars: int({
     name: 'SWITCHYARD_MAX_MESSAGE_CHARS',

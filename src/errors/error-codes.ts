@@ -45,6 +45,8 @@ export enum ErrorCode {
   /** The model's pool is saturated: the request waited its class's queue timeout, or the queue is full. */
   ModelOverloaded = 'model_overloaded',
   QuotaUnavailable = 'quota_unavailable',
+  /** This replica's own work queue (prompt tokenizing threads) is full: retry shortly, maybe elsewhere. */
+  ServerOverloaded = 'server_overloaded',
   /**
    * The pods were reached but refused the work on every attempt: the runtime answered 503 (loading,
    * sleeping, its engine down) or 429 (its own queue full). Retried on other pods first, like a 5xx.
@@ -113,6 +115,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.NoPodAvailable:
     case ErrorCode.ModelOverloaded:
     case ErrorCode.QuotaUnavailable:
+    case ErrorCode.ServerOverloaded:
     case ErrorCode.UpstreamUnavailable:
     case ErrorCode.ShuttingDown:
       return { status: 503, type: 'service_unavailable' };

@@ -17,7 +17,7 @@ import { ErrorCode } from '../errors/index.js';
 import { LOGGER } from '../observability/index.js';
 import type { InferenceEndpoint } from '../runtimes/index.js';
 import { PromptService } from '../prompt/index.js';
-import { QuotaService } from '../quota/index.js';
+import { AdmissionGate, QuotaService, type AdmissionPass } from '../quota/index.js';
 import { ModelRouter } from '../routing/index.js';
 import { assertSupported } from '../validation/index.js';
 import { RequestValidator } from '../validation/index.js';
@@ -37,6 +37,7 @@ const ENDPOINT_KIND: Record<InferenceEndpoint, CatalogModel['kind']> = {
 export class InferencePipeline {
   constructor(
     private readonly auth: AuthService,
+    private readonly gate: AdmissionGate,
     private readonly validator: RequestValidator,
     private readonly catalog: CatalogService,
     private readonly prompt: PromptService,
@@ -57,6 +58,7 @@ export class InferencePipeline {
       if (!reply.raw.writableFinished) abort.abort();
     });
     let release: ((usage?: Usage) => void) | undefined;
+    let admitted: AdmissionPass | undefined;
     this.lifecycle.begin();
     try {
       // 0. edge: draining replicas take no new work
@@ -66,6 +68,10 @@ export class InferencePipeline {
       //    A key not in the cache passes the per-IP throttle (Redis) before it may reach the database.
       const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, () => this.ipThrottle.check(req.ip));
       record.principal = principal;
+
+      // 1b. admit: cheap in-process limits per organization and key — request rate, body bytes in
+      //     flight — before any parsing, validation or tokenizing (no I/O: step 6 is the global check)
+      admitted = this.gate.admit(principal, (req.body as Buffer | undefined)?.length ?? 0);
 
       // 2. validate: parse JSON and check it against the OpenAI request schema
       const body = this.validator.parse(endpoint, req.body as Buffer | undefined);
@@ -82,7 +88,7 @@ export class InferencePipeline {
       record.model = model;
 
       // 4. prompt: exact prompt tokens with the model's template and tokenizer; context-window check
-      const plan = await this.prompt.plan(endpoint, body, model, (req.body as Buffer).length);
+      const plan = await this.prompt.plan(endpoint, body, model, (req.body as Buffer).length, abort.signal);
       record.promptTokens = plan.promptTokens;
 
       // (safety checks go here)
@@ -183,6 +189,7 @@ export class InferencePipeline {
       abort.abort();
       // (the runtime's prefix-cache hit teaches the scheduler how far to trust its affinity table)
       release?.(record.usage);
+      admitted?.release();
       this.lifecycle.end();
       // 10. finalize: settle the quota with the real usage, metrics, access log
       this.finalizer.finish(record);

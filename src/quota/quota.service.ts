@@ -9,7 +9,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Principal } from '../tenancy/index.js';
 import type { CatalogModel } from '../catalog/index.js';
-import { APP_CONFIG, DEFAULT_TIER_LIMITS, type AppConfig, type Limits } from '../config/index.js';
+import { APP_CONFIG, type AppConfig, type Limits } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import { LOGGER } from '../observability/index.js';
@@ -80,10 +80,10 @@ export class QuotaService implements OnApplicationShutdown {
   /** The limits of each scope that applies to this principal and model. */
   scopes(principal: Principal, model: string): Scope[] {
     const tag = `{o:${principal.orgId}}`;
-    const tierDefaults = this.config.quota.tiers[principal.tier] ?? DEFAULT_TIER_LIMITS[principal.tier] ?? NO_LIMITS;
+    const limits = this.policies.limitsFor(principal);
     const candidates: Array<{ kind: ScopeKind; label: string; limits: Limits; prefix: string }> = [
-      { kind: 'org', label: `organization ${principal.orgId}`, limits: applyOverride(tierDefaults, this.policies.get(scopeKey('org', principal.orgId))), prefix: `q:${tag}:org` },
-      { kind: 'key', label: `key ${principal.keyPrefix}`, limits: applyOverride(NO_LIMITS, this.policies.get(scopeKey('key', principal.orgId, principal.keyId))), prefix: `q:${tag}:key:${principal.keyId}` },
+      { kind: 'org', label: `organization ${principal.orgId}`, limits: limits.org, prefix: `q:${tag}:org` },
+      { kind: 'key', label: `key ${principal.keyPrefix}`, limits: limits.key, prefix: `q:${tag}:key:${principal.keyId}` },
       { kind: 'model', label: `model ${model} in organization ${principal.orgId}`, limits: applyOverride(NO_LIMITS, this.policies.get(scopeKey('model', principal.orgId, model))), prefix: `q:${tag}:model:${model}` },
     ];
     return candidates

@@ -14,7 +14,7 @@ import { RequestValidator, toParam } from './request-validator.js';
 
 type Schema = Record<string, any>;
 const spec = openaiRequests as unknown as { components: { schemas: Record<string, Schema> } };
-const limits: AppConfig['prompt'] = { offloadBytes: 0, workers: 1, maxMessages: 8, maxMessageChars: 1000, maxSequences: 128, maxTools: 2, maxSchemaDepth: 3 };
+const limits: AppConfig['prompt'] = { offloadBytes: 0, workers: 1, queueMax: 8, maxMessages: 8, maxMessageChars: 1000, maxSequences: 128, maxTools: 2, maxSchemaDepth: 3 };
 const validator = new RequestValidator({ prompt: limits } as AppConfig);
 
 const BASE: Record<InferenceEndpoint, Record<string, unknown>> = {
