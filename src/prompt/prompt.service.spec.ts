@@ -61,6 +61,14 @@ describe('prompt service', () => {
     await assert.rejects(service(0).plan('chat.completions', body, broken, 100), isServerFault);
   });
 
+  it('reserves every sequence the runtime generates: prompts × max(n, best_of) × max_tokens, one token each for max_tokens 0', async () => {
+    const inline = service(Number.MAX_SAFE_INTEGER);
+    const completions = (extra: object) => inline.plan('completions', { model: 'm', prompt: ['One prompt', 'Another'], ...extra } as unknown as RequestBody, model(), 100);
+    assert.equal((await completions({ max_tokens: 10, n: 2 })).maxOutputTokens, 2 * 2 * 10);
+    assert.equal((await completions({ max_tokens: 10, n: 2, best_of: 5 })).maxOutputTokens, 2 * 5 * 10);
+    assert.equal((await completions({ max_tokens: 0, n: 3, echo: true })).maxOutputTokens, 2 * 3);
+  });
+
   describe('with a worker that holds each task until the test lets it finish', () => {
     // Each task waits on its own gate (shared memory in the request body): [0] open, [1] started. It
     // answers with its thread id as the count, which tells whether the thread was replaced.

@@ -113,7 +113,9 @@ export class PromptService implements OnModuleInit, OnApplicationShutdown {
           param,
         );
       }
-      return { promptTokens, maxOutputTokens: requested * n * counts.length, body };
+      // max_tokens 0 (completions: the spec's minimum) asks for the prompt back without a completion
+      // (with echo); vLLM still runs one decode step per sequence for it, so one token each is reserved.
+      return { promptTokens, maxOutputTokens: Math.max(requested, 1) * n * counts.length, body };
     }
     // No bound given (chat): the room left in the window, capped by the model's output limit, is
     // passed upstream so the runtime and the quota agree on the worst case.
