@@ -31,8 +31,12 @@ export interface AppConfig {
   prompt: {
     offloadBytes: number;
     workers: number;
+    /** Large prompts waiting for a worker thread, at most. */
+    queueMax: number;
     maxMessages: number;
     maxMessageChars: number;
+    /** Sequences one request may fan out to: prompts × max(n, best_of). */
+    maxSequences: number;
     maxTools: number;
     maxSchemaDepth: number;
     /** Hosts (or `*.domain` patterns) a chat `image_url` may name with http(s); empty: data: URLs only. */
@@ -68,9 +72,10 @@ export interface AppConfig {
   shutdownGraceMs: number;
   /**
    * Upstream HTTP. `simFaultInjection`: forward the client's x-sim-fault header to simulator pods — a
-   * test hook that lets any client fail or kill a pod, so never on by default.
+   * test hook that lets any client fail or kill a pod, so never on by default. `maxResponseBytes`: the
+   * largest non-streamed answer held in memory.
    */
-  upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number; simFaultInjection: boolean };
+  upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number; maxResponseBytes: number; simFaultInjection: boolean };
   /** `kubernetes` pools: a kubeconfig file, or (undefined) the in-cluster service account. */
   kubernetes: { kubeconfig?: string };
   catalogue: CatalogueConfig;

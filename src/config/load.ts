@@ -47,8 +47,10 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
     prompt: {
       offloadBytes: s.promptOffloadBytes,
       workers: s.promptWorkers,
+      queueMax: s.promptQueueMax,
       maxMessages: s.maxMessages,
       maxMessageChars: s.maxMessageChars,
+      maxSequences: s.maxSequencesPerRequest,
       maxTools: s.maxTools,
       maxSchemaDepth: s.maxSchemaDepth,
       imageUrlHosts: s.imageUrlHosts,
@@ -76,6 +78,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       headersTimeoutMs: s.upstreamHeadersTimeoutMs,
       bodyTimeoutMs: s.upstreamBodyTimeoutMs,
       connectionsPerPod: s.upstreamConnectionsPerPod,
+      maxResponseBytes: s.upstreamMaxResponseBytes,
       simFaultInjection: s.simFaultInjection,
     },
     kubernetes: { kubeconfig: s.kubeconfig },

@@ -13,6 +13,7 @@ import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { FleetService } from '../fleet/index.js';
 import type { Pod } from '../fleet/index.js';
 import type { Usage } from '../runtimes/index.js';
+import { ApiError, ErrorCode } from '../errors/index.js';
 import { MetricsService } from '../observability/index.js';
 import { adapterFor } from '../runtimes/index.js';
 import type { InferenceEndpoint, RuntimeAdapter } from '../runtimes/index.js';
@@ -33,6 +34,12 @@ export interface DispatchRequest {
    * SWITCHYARD_SIM_FAULT_INJECTION is on, dropped otherwise.
    */
   simFault?: string;
+  /**
+   * The runtime took the request, so its prefill runs even if the client leaves now: a stream once the
+   * pod answered 200 (runtimes send a stream's headers as it starts); a non-streamed request once it was
+   * sent (its headers come only with the whole answer). Called on each attempt that gets that far.
+   */
+  accepted?(): void;
 }
 
 interface Opened {
@@ -121,7 +128,9 @@ export class DispatcherService {
     const headers = adapter.upstreamHeaders({ requestId: req.requestId, faultInjection });
     let res: Dispatcher.ResponseData;
     try {
-      res = await pod.dispatcher.request({ path: adapter.path(req.endpoint), method: 'POST', headers, body: payload, signal: req.signal });
+      const sent = pod.dispatcher.request({ path: adapter.path(req.endpoint), method: 'POST', headers, body: payload, signal: req.signal });
+      if (!req.stream) req.accepted?.();
+      res = await sent;
     } catch (err) {
       throw classifyUpstreamError(err, 'connect');
     }
@@ -133,14 +142,17 @@ export class DispatcherService {
       throw apiError;
     }
     if (!req.stream) {
+      let json: Record<string, unknown>;
       try {
-        const json = (await res.body.json()) as Record<string, unknown>;
+        json = JSON.parse((await readCapped(res.body, this.config.upstream.maxResponseBytes)).toString()) as Record<string, unknown>;
         if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error('the response body is not a JSON object');
-        return { kind: 'json', pod, adapter, release, json };
       } catch (err) {
+        if (err instanceof ApiError) throw err;
         throw classifyUpstreamError(err, 'body');
       }
+      return { kind: 'json', pod, adapter, release, json };
     }
+    req.accepted?.();
     const rest = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     let first: IteratorResult<Buffer>;
     try {
@@ -153,6 +165,27 @@ export class DispatcherService {
     }
     return { kind: 'stream', pod, adapter, release, first: first.value, rest };
   }
+}
+
+/**
+ * A non-streamed answer is held whole before it is relayed: past `limit` bytes, reading stops (the
+ * connection to the pod is dropped) and the client is told to stream instead.
+ */
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new ApiError(
+        ErrorCode.ResponseTooLarge,
+        `The response to this request is larger than ${limit} bytes, the most this server returns without streaming. Use stream: true, or ask for fewer choices, tokens or logprobs.`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 function safeJson(text: string): unknown {

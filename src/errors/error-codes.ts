@@ -14,6 +14,12 @@ export enum ErrorCode {
   ContextLengthExceeded = 'context_length_exceeded',
   /** An `image_url` the gateway will not let a runtime fetch (host not on the allow-list, bad data: URL). */
   InvalidImageUrl = 'invalid_image_url',
+  /**
+   * A non-streamed response larger than the gateway holds in memory (the runtime produced it; a retry
+   * would produce it again, so not a 5xx the SDKs retry). Streaming, or fewer choices, tokens or
+   * logprobs, avoids it.
+   */
+  ResponseTooLarge = 'response_too_large',
   // 401 / 403
   InvalidApiKey = 'invalid_api_key',
   PermissionDenied = 'permission_denied',
@@ -51,6 +57,8 @@ export enum ErrorCode {
   /** The model's pool is saturated: the request waited its class's queue timeout, or the queue is full. */
   ModelOverloaded = 'model_overloaded',
   QuotaUnavailable = 'quota_unavailable',
+  /** This replica's own work queue (prompt tokenizing threads) is full: retry shortly, maybe elsewhere. */
+  ServerOverloaded = 'server_overloaded',
   /**
    * The pods were reached but refused the work on every attempt: the runtime answered 503 (loading,
    * sleeping, its engine down) or 429 (its own queue full). Retried on other pods first, like a 5xx.
@@ -96,6 +104,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.UnsupportedValue:
     case ErrorCode.ContextLengthExceeded:
     case ErrorCode.InvalidImageUrl:
+    case ErrorCode.ResponseTooLarge:
       return { status: 400, type: 'invalid_request_error' };
     case ErrorCode.InvalidApiKey:
       return { status: 401, type: 'authentication_error' };
@@ -128,6 +137,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.NoPodAvailable:
     case ErrorCode.ModelOverloaded:
     case ErrorCode.QuotaUnavailable:
+    case ErrorCode.ServerOverloaded:
     case ErrorCode.UpstreamUnavailable:
     case ErrorCode.ShuttingDown:
     case ErrorCode.FleetUnavailable:

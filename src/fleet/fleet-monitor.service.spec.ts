@@ -12,7 +12,7 @@ import type { CatalogService } from '../catalog/catalog.service.js';
 import { StaticFleetProvider } from './providers/static.provider.js';
 
 const CONFIG = {
-  upstream: { connectTimeoutMs: 1_000, headersTimeoutMs: 1_000, bodyTimeoutMs: 1_000, connectionsPerPod: 2 },
+  upstream: { connectTimeoutMs: 1_000, headersTimeoutMs: 1_000, bodyTimeoutMs: 1_000, connectionsPerPod: 2, maxResponseBytes: 1 << 20 },
   scheduling: { fleet: { scrapeIntervalMs: 1_000, probeTimeoutMs: 1_000, breaker: { failuresToEject: 3, probeFailuresToEject: 2, ejectBaseMs: 2_000, ejectMaxMs: 30_000 } } },
 } as unknown as AppConfig;
 

@@ -38,7 +38,7 @@ class FakeProvider implements FleetProvider {
 }
 
 const CONFIG = {
-  upstream: { connectTimeoutMs: 1_000, headersTimeoutMs: 1_000, bodyTimeoutMs: 1_000, connectionsPerPod: 4 },
+  upstream: { connectTimeoutMs: 1_000, headersTimeoutMs: 1_000, bodyTimeoutMs: 1_000, connectionsPerPod: 4, maxResponseBytes: 1 << 20 },
   scheduling: { fleet: { scrapeIntervalMs: 1_000, probeTimeoutMs: 500, breaker: { failuresToEject: 3, probeFailuresToEject: 2, ejectBaseMs: 2_000, ejectMaxMs: 30_000 } } },
 } as unknown as AppConfig;
 

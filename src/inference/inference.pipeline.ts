@@ -19,7 +19,7 @@ import { ErrorCode } from '../errors/index.js';
 import { LOGGER } from '../observability/index.js';
 import type { InferenceEndpoint } from '../runtimes/index.js';
 import { PromptService } from '../prompt/index.js';
-import { QuotaService } from '../quota/index.js';
+import { AdmissionGate, QuotaService, type AdmissionPass } from '../quota/index.js';
 import { ModelRouter } from '../routing/index.js';
 import { assertSupported } from '../validation/index.js';
 import { RequestValidator } from '../validation/index.js';
@@ -39,6 +39,7 @@ const ENDPOINT_KIND: Record<InferenceEndpoint, CatalogModel['kind']> = {
 export class InferencePipeline {
   constructor(
     private readonly auth: AuthService,
+    private readonly gate: AdmissionGate,
     private readonly validator: RequestValidator,
     private readonly catalog: CatalogService,
     private readonly prompt: PromptService,
@@ -61,6 +62,7 @@ export class InferencePipeline {
       if (!reply.raw.writableFinished) abort.abort();
     });
     let release: ((usage?: Usage) => void) | undefined;
+    let admitted: AdmissionPass | undefined;
     this.lifecycle.begin();
     try {
       // 0. edge: draining replicas take no new work
@@ -71,6 +73,10 @@ export class InferencePipeline {
       //    failed authentications are counted per client address (429 past the limit).
       const principal = await this.auth.authenticate(req.headers.authorization, INFERENCE, { source: req.ip, beforeLookup: () => this.ipThrottle.check(req.ip) });
       record.principal = principal;
+
+      // 1b. admit: cheap in-process limits per organization and key — request rate, body bytes in
+      //     flight — before any parsing, validation or tokenizing (no I/O: step 6 is the global check)
+      admitted = this.gate.admit(principal, (req.body as Buffer | undefined)?.length ?? 0);
 
       // 2. validate: parse JSON and check it against the OpenAI request schema
       const body = this.validator.parse(endpoint, req.body as Buffer | undefined);
@@ -87,7 +93,7 @@ export class InferencePipeline {
       record.model = model;
 
       // 4. prompt: exact prompt tokens with the model's template and tokenizer; context-window check
-      const plan = await this.prompt.plan(endpoint, body, model, (req.body as Buffer).length);
+      const plan = await this.prompt.plan(endpoint, body, model, (req.body as Buffer).length, abort.signal);
       record.promptTokens = plan.promptTokens;
 
       // (safety checks go here)
@@ -117,12 +123,21 @@ export class InferencePipeline {
       //    that fails every attempt hands the request to the next model of the fallback chain
       const served = await this.runner.run(
         route,
-        { endpoint, stream: record.stream, requestId: req.id, signal: abort.signal, simFault: req.headers['x-sim-fault'] as string | undefined },
+        {
+          endpoint,
+          stream: record.stream,
+          requestId: req.id,
+          signal: abort.signal,
+          simFault: req.headers['x-sim-fault'] as string | undefined,
+          accepted: () => (record.accepted = true),
+        },
         {
           admitted: (lease) => (record.queueMs = lease.waitedMs),
           fallback: async (next) => {
             // The fallback is admitted against its own limits and prices; nothing was generated yet.
             await record.quota?.settle({ promptTokens: 0, completionTokens: 0 });
+            record.accepted = false;
+            record.promptTokens = next.plan.promptTokens;
             record.quota = await this.quota.admit(principal, next.model, next.plan.promptTokens, next.plan.maxOutputTokens);
           },
         },
@@ -183,6 +198,7 @@ export class InferencePipeline {
       abort.abort();
       // (the runtime's prefix-cache hit teaches the scheduler how far to trust its affinity table)
       release?.(record.usage);
+      admitted?.release();
       this.lifecycle.end();
       // 10. finalize: settle the quota with the real usage, metrics, access log
       this.finalizer.finish(record);

@@ -26,6 +26,8 @@ export interface RequestRecord {
   /** Our exact count, compared with the runtime's at the end. */
   promptTokens?: number;
   quota?: QuotaTicket;
+  /** A runtime accepted the request (its prefill runs), though no response may have started. */
+  accepted?: boolean;
   /** Streamed chunks with output, for settling the quota when the runtime's usage never arrived. */
   outputChunks?: number;
   pod?: string;
@@ -54,10 +56,15 @@ export class RequestFinalizer {
 
   finish(r: RequestRecord): void {
     // Real usage when the runtime reported it; otherwise our prompt count and the chunks relayed
-    // (client gone, upstream cut) — the reservation never simply stands.
+    // (client gone, upstream cut) — the reservation never simply stands. A client that left after a
+    // runtime accepted the request (before the first byte, or before a non-streamed answer) pays for
+    // the prefill it started; a request that failed before reaching one pays nothing.
+    // An answer too large to relay was generated in full: its whole reservation is charged.
+    const generatedInFull = r.error?.code === ErrorCode.ResponseTooLarge;
+    const prefilled = r.pod !== undefined || (r.accepted === true && (r.clientGone || generatedInFull));
     void r.quota?.settle({
-      promptTokens: r.usage?.prompt_tokens ?? (r.pod ? (r.promptTokens ?? 0) : 0),
-      completionTokens: r.usage?.completion_tokens ?? r.outputChunks ?? 0,
+      promptTokens: r.usage?.prompt_tokens ?? (prefilled ? (r.promptTokens ?? 0) : 0),
+      completionTokens: r.usage?.completion_tokens ?? r.outputChunks ?? (generatedInFull ? (r.quota?.reserved.completionTokens ?? 0) : 0),
     });
     const model = r.model?.name ?? 'unknown';
     const seconds = (performance.now() - r.startedAt) / 1000;

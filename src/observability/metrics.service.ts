@@ -55,6 +55,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly admissionRejections = new Counter({
+    name: 'switchyard_admission_rejections_total',
+    help: 'Requests refused by the in-process admission step before any parsing, by scope (org, key) and kind (rpm, bytes_in_flight).',
+    labelNames: ['scope', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly quotaRejections = new Counter({
     name: 'switchyard_quota_rejections_total',
     help: 'Requests refused by a limit, by scope (org, key, model) and kind (rpm, tpm, concurrency, spend_day, ...).',

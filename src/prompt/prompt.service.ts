@@ -30,7 +30,7 @@ const WORKER = new URL('./prompt.worker.js', import.meta.url);
 export interface PromptPlan {
   /** Sum over the request's prompts. */
   promptTokens: number;
-  /** Upper bound of tokens the request can generate (all prompts, all `n` choices). */
+  /** Upper bound of tokens the request can generate (all prompts, all `n` choices or `best_of` candidates). */
   maxOutputTokens: number;
   /** The body to send upstream (with a max_tokens bound added when the client set none). */
   body: RequestBody;
@@ -68,11 +68,12 @@ export class PromptService implements OnModuleInit, OnApplicationShutdown {
     for (const id of new Set(models.map((m) => m.tokenizer as TokenizerId))) loadTokenizer(id);
   }
 
-  async plan(endpoint: InferenceEndpoint, body: RequestBody, model: CatalogModel, bodyBytes: number): Promise<PromptPlan> {
+  /** `signal`: the client left; a prompt still waiting for a worker thread leaves the queue at once. */
+  async plan(endpoint: InferenceEndpoint, body: RequestBody, model: CatalogModel, bodyBytes: number, signal?: AbortSignal): Promise<PromptPlan> {
     const tokenizer = model.tokenizer as TokenizerId;
     let counts: number[];
     try {
-      counts = bodyBytes > this.config.prompt.offloadBytes ? fromWorker(await this.pool.run({ tokenizer, endpoint, body } satisfies CountTask)) : countPromptTokens(loadTokenizer(tokenizer), endpoint, body);
+      counts = bodyBytes > this.config.prompt.offloadBytes ? fromWorker(await this.offload({ tokenizer, endpoint, body }, signal)) : countPromptTokens(loadTokenizer(tokenizer), endpoint, body);
     } catch (err) {
       if (err instanceof TemplateError) {
         throw new ApiError(ErrorCode.InvalidRequest, `The messages could not be rendered with this model's chat template: ${err.message}`, 'messages');
@@ -95,7 +96,8 @@ export class PromptService implements OnModuleInit, OnApplicationShutdown {
       return { promptTokens, maxOutputTokens: 0, body };
     }
 
-    const n = (body.n as number | null | undefined) ?? 1;
+    // Sequences per prompt the runtime generates: `n`, or the `best_of` candidates it ranks (validated ≥ n).
+    const n = Math.max((body.n as number | null | undefined) ?? 1, (body.best_of as number | null | undefined) ?? 1);
     const requested = (endpoint === 'chat.completions' ? (body.max_completion_tokens ?? body.max_tokens) : (body.max_tokens ?? COMPLETIONS_DEFAULT_MAX_TOKENS)) as number | null | undefined;
     const param = endpoint === 'chat.completions' ? 'messages' : 'prompt';
     if (requested != null) {
@@ -111,7 +113,9 @@ export class PromptService implements OnModuleInit, OnApplicationShutdown {
           param,
         );
       }
-      return { promptTokens, maxOutputTokens: requested * n * counts.length, body };
+      // max_tokens 0 (completions: the spec's minimum) asks for the prompt back without a completion
+      // (with echo); vLLM still runs one decode step per sequence for it, so one token each is reserved.
+      return { promptTokens, maxOutputTokens: Math.max(requested, 1) * n * counts.length, body };
     }
     // No bound given (chat): the room left in the window, capped by the model's output limit, is
     // passed upstream so the runtime and the quota agree on the worst case.
@@ -125,6 +129,36 @@ export class PromptService implements OnModuleInit, OnApplicationShutdown {
     }
     const bound = Math.min(room, model.maxOutputTokens ?? room);
     return { promptTokens, maxOutputTokens: bound * n, body: { ...body, max_tokens: bound } };
+  }
+
+  /**
+   * Counts in a worker thread. The queue is bounded (`prompt.queueMax`): when it is full the request is
+   * refused with 503 server_overloaded and retry-after — the replica is busy, the client is within its
+   * limits (per-tenant shares are the admission step's business), and another replica may have room.
+   * A client that leaves takes its task out of the queue; a task already running is left to finish
+   * (Piscina would terminate the thread, and a new one must load its tokenizers again, which costs more
+   * than the rest of the count), and its result is dropped.
+   */
+  private async offload(task: Omit<CountTask, 'started'>, signal?: AbortSignal): Promise<CountResult> {
+    signal?.throwIfAborted();
+    // Checked here, not with Piscina's maxQueue: Piscina keeps tasks that carry an AbortSignal in a
+    // second queue its maxQueue check does not look at (queueSize counts both).
+    if (this.pool.queueSize >= this.config.prompt.queueMax) {
+      throw new ApiError(ErrorCode.ServerOverloaded, 'This server is busy counting other large prompts. Please retry shortly.', null, { 'retry-after': '1' });
+    }
+    const started = new Int32Array(new SharedArrayBuffer(4));
+    const whileQueued = new AbortController();
+    const leave = () => {
+      if (Atomics.load(started, 0) === 0) whileQueued.abort(signal!.reason);
+    };
+    signal?.addEventListener('abort', leave, { once: true });
+    try {
+      const result = (await this.pool.run({ ...task, started } satisfies CountTask, { signal: whileQueued.signal })) as CountResult;
+      signal?.throwIfAborted();
+      return result;
+    } finally {
+      signal?.removeEventListener('abort', leave);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -9,6 +9,8 @@ export interface CountTask {
   tokenizer: TokenizerId;
   endpoint: InferenceEndpoint;
   body: RequestBody;
+  /** Shared with the main thread: set to 1 when the task starts, so a client that leaves after that does not kill the thread. */
+  started: Int32Array;
 }
 
 /**
@@ -19,6 +21,7 @@ export interface CountTask {
 export type CountResult = { counts: number[] } | { templateError: string };
 
 export default function count(task: CountTask): CountResult {
+  Atomics.store(task.started, 0, 1);
   try {
     return { counts: countPromptTokens(loadTokenizer(task.tokenizer), task.endpoint, task.body) };
   } catch (err) {

@@ -1,4 +1,6 @@
 /** The public surface of the quota module: what other modules may import (docs/architecture.md). */
+export { AdmissionGate } from './admission-gate.js';
+export type { AdmissionPass } from './admission-gate.js';
 export type { LimitPolicyRecord } from './limit-policy.repository.js';
 export { LimitPolicyService } from './limit-policy.service.js';
 export type { LimitTarget } from './limit-policy.service.js';

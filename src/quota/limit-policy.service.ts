@@ -5,10 +5,10 @@
  */
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { APP_CONFIG, type AppConfig, type Limits, type Tier } from '../config/index.js';
+import { APP_CONFIG, DEFAULT_TIER_LIMITS, type AppConfig, type Limits, type Tier } from '../config/index.js';
 import { LOGGER } from '../observability/index.js';
 import { InvalidationBus } from '../redis/index.js';
-import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry } from '../tenancy/index.js';
+import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry, type Principal } from '../tenancy/index.js';
 import { applyOverride, NO_LIMITS, scopeKey, type LimitOverride, type ScopeKind } from './limits.js';
 import { LimitPolicyRepository, type LimitPolicyRecord } from './limit-policy.repository.js';
 
@@ -46,6 +46,18 @@ export class LimitPolicyService implements OnApplicationBootstrap {
   /** The override of one scope (hot path: a map lookup). */
   get(scope: string): LimitOverride | undefined {
     return this.overrides.get(scope);
+  }
+
+  /**
+   * The limits of a principal's organization (its tier's defaults, then the org override) and of its key
+   * (no limits unless a key override sets some). Hot path: two map lookups.
+   */
+  limitsFor(principal: Pick<Principal, 'orgId' | 'keyId' | 'tier'>): { org: Limits; key: Limits } {
+    const tier = this.config.quota.tiers[principal.tier] ?? DEFAULT_TIER_LIMITS[principal.tier] ?? NO_LIMITS;
+    return {
+      org: applyOverride(tier, this.overrides.get(scopeKey('org', principal.orgId))),
+      key: applyOverride(NO_LIMITS, this.overrides.get(scopeKey('key', principal.orgId, principal.keyId))),
+    };
   }
 
   /** The org's effective limits and every override within it (admin view). */

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/index.js';
 import { RedisModule } from '../redis/index.js';
 import { TenancyModule } from '../tenancy/index.js';
+import { AdmissionGate } from './admission-gate.js';
 import { LimitPolicyRepository } from './limit-policy.repository.js';
 import { LimitPolicyService } from './limit-policy.service.js';
 import { QuotaService } from './quota.service.js';
@@ -10,7 +11,7 @@ import { QuotaStore } from './quota.store.js';
 
 @Module({
   imports: [DatabaseModule, RedisModule, TenancyModule],
-  providers: [LimitPolicyRepository, LimitPolicyService, QuotaStore, QuotaService],
-  exports: [QuotaService, LimitPolicyService],
+  providers: [LimitPolicyRepository, LimitPolicyService, QuotaStore, QuotaService, AdmissionGate],
+  exports: [QuotaService, LimitPolicyService, AdmissionGate],
 })
 export class QuotaModule {}

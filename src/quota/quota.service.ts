@@ -9,7 +9,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Principal } from '../tenancy/index.js';
 import type { CatalogModel } from '../catalog/index.js';
-import { APP_CONFIG, DEFAULT_TIER_LIMITS, type AppConfig, type Limits } from '../config/index.js';
+import { APP_CONFIG, type AppConfig, type Limits } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import { LOGGER } from '../observability/index.js';
@@ -34,6 +34,8 @@ export interface QuotaTicket {
   id: string;
   /** x-ratelimit-* headers for the response. */
   headers: Record<string, string>;
+  /** What was reserved: the prompt and the most the request can generate. */
+  reserved: QuotaUsage;
   settle(usage: QuotaUsage): Promise<void>;
 }
 
@@ -78,10 +80,10 @@ export class QuotaService implements OnApplicationShutdown {
   /** The limits of each scope that applies to this principal and model. */
   scopes(principal: Principal, model: string): Scope[] {
     const tag = `{o:${principal.orgId}}`;
-    const tierDefaults = this.config.quota.tiers[principal.tier] ?? DEFAULT_TIER_LIMITS[principal.tier] ?? NO_LIMITS;
+    const limits = this.policies.limitsFor(principal);
     const candidates: Array<{ kind: ScopeKind; label: string; limits: Limits; prefix: string }> = [
-      { kind: 'org', label: `organization ${principal.orgId}`, limits: applyOverride(tierDefaults, this.policies.get(scopeKey('org', principal.orgId))), prefix: `q:${tag}:org` },
-      { kind: 'key', label: `key ${principal.keyPrefix}`, limits: applyOverride(NO_LIMITS, this.policies.get(scopeKey('key', principal.orgId, principal.keyId))), prefix: `q:${tag}:key:${principal.keyId}` },
+      { kind: 'org', label: `organization ${principal.orgId}`, limits: limits.org, prefix: `q:${tag}:org` },
+      { kind: 'key', label: `key ${principal.keyPrefix}`, limits: limits.key, prefix: `q:${tag}:key:${principal.keyId}` },
       { kind: 'model', label: `model ${model} in organization ${principal.orgId}`, limits: applyOverride(NO_LIMITS, this.policies.get(scopeKey('model', principal.orgId, model))), prefix: `q:${tag}:model:${model}` },
     ];
     return candidates
@@ -113,7 +115,7 @@ export class QuotaService implements OnApplicationShutdown {
         this.logger.error({ err, orgId: principal.orgId, model: model.name, promptTokens, maxOutputTokens }, 'quota reservation refused: not a whole number ≥ 0');
         throw err;
       }
-      return this.unavailable(scopes, err);
+      return this.unavailable(scopes, err, { promptTokens, completionTokens: maxOutputTokens });
     }
     if (!result.admitted) {
       const scope = scopes[result.scope]!;
@@ -138,6 +140,7 @@ export class QuotaService implements OnApplicationShutdown {
     return {
       id,
       headers: rateLimitHeaders(state),
+      reserved: { promptTokens, completionTokens: maxOutputTokens },
       settle: async (usage) => {
         if (settled) return;
         settled = true;
@@ -197,7 +200,7 @@ export class QuotaService implements OnApplicationShutdown {
   }
 
   /** Redis is down: spend fails closed by default, rate limits open (configurable). Never hangs. */
-  private unavailable(scopes: Scope[], err: unknown): QuotaTicket {
+  private unavailable(scopes: Scope[], err: unknown, reserved: QuotaUsage): QuotaTicket {
     this.metrics.quotaErrors.inc({ stage: 'admit' });
     const hasSpend = scopes.some((s) => s.limits.dailySpend !== null || s.limits.monthlySpend !== null);
     const { spend, rate } = this.config.quota.failMode;
@@ -207,7 +210,7 @@ export class QuotaService implements OnApplicationShutdown {
     }
     this.metrics.quotaFailOpen.inc();
     this.logger.warn({ err }, 'quota store unavailable; admitting without limits (fail open)');
-    return { id: 'unchecked', headers: {}, settle: async () => undefined };
+    return { id: 'unchecked', headers: {}, reserved, settle: async () => undefined };
   }
 
   private alertSoftBudgets(principal: Principal, scopes: Scope[], totals: Array<[number, number]>, costMicros: number): void {

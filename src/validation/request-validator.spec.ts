@@ -14,7 +14,7 @@ import { RequestValidator, toParam } from './request-validator.js';
 
 type Schema = Record<string, any>;
 const spec = openaiRequests as unknown as { components: { schemas: Record<string, Schema> } };
-const limits: AppConfig['prompt'] = { offloadBytes: 0, workers: 1, maxMessages: 8, maxMessageChars: 1000, maxTools: 2, maxSchemaDepth: 3, imageUrlHosts: ['images.example.com', '*.cdn.example.org'], maxImageUrlBytes: 2048 };
+const limits: AppConfig['prompt'] = { offloadBytes: 0, workers: 1, queueMax: 8, maxMessages: 8, maxMessageChars: 1000, maxSequences: 128, maxTools: 2, maxSchemaDepth: 3, imageUrlHosts: ['images.example.com', '*.cdn.example.org'], maxImageUrlBytes: 2048 };
 const validator = new RequestValidator({ prompt: limits } as AppConfig);
 
 const BASE: Record<InferenceEndpoint, Record<string, unknown>> = {
@@ -261,6 +261,19 @@ describe('request validation from the OpenAI spec', () => {
     rejects('completions', { ...base, prompt: [] }, 'invalid_value', 'prompt');
     rejects('completions', { ...base, prompt: null }, 'invalid_value', 'prompt');
     for (const bad of [0, 129]) rejects('chat.completions', { ...BASE['chat.completions'], n: bad }, 'invalid_value', 'n');
+  });
+
+  it('bounds the fan-out of one request: prompts × max(n, best_of) ≤ maxSequences; best_of ≥ n and never streamed', () => {
+    const base = BASE.completions;
+    const prompts = (k: number) => Array.from({ length: k }, (_, i) => `p${i}`);
+    validator.parse('completions', JSON.stringify({ ...base, prompt: prompts(8), n: 16 }));
+    rejects('completions', { ...base, prompt: prompts(9), n: 16 }, 'invalid_value', 'n');
+    rejects('completions', { ...base, prompt: prompts(8), n: 2, best_of: 17 }, 'invalid_value', 'best_of');
+    // A flat list of token ids is one prompt.
+    validator.parse('completions', JSON.stringify({ ...base, prompt: Array.from({ length: 500 }, (_, i) => i), n: 128 }));
+    rejects('completions', { ...base, n: 3, best_of: 2 }, 'invalid_value', 'best_of');
+    rejects('completions', { ...base, best_of: 2, stream: true }, 'invalid_value', 'best_of');
+    validator.parse('completions', JSON.stringify({ ...base, best_of: 1, stream: true }));
   });
 
   it('refuses a user schema whose $schema names an unknown dialect, naming the param; accepts draft-07, 2019-09 and 2020-12', () => {

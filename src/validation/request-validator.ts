@@ -212,8 +212,38 @@ export class RequestValidator {
       throw new ApiError(ErrorCode.InvalidValue, "Invalid 'prompt': expected a string, a list of strings or token ids, with at least one prompt.", 'prompt');
     }
     // A list of prompts (strings or token-id arrays); a flat number[] is one prompt of token ids.
-    if (Array.isArray(prompt) && typeof prompt[0] !== 'number' && prompt.length > MAX_PROMPTS) {
-      throw new ApiError(ErrorCode.InvalidValue, `Too many prompts: ${prompt.length}; at most ${MAX_PROMPTS} per request.`, 'prompt');
+    const prompts = Array.isArray(prompt) && typeof prompt[0] !== 'number' ? prompt.length : 1;
+    if (prompts > MAX_PROMPTS) {
+      throw new ApiError(ErrorCode.InvalidValue, `Too many prompts: ${prompts}; at most ${MAX_PROMPTS} per request.`, 'prompt');
+    }
+    // best_of candidates are generated and ranked server-side: at least the `n` returned, never streamed.
+    const n = (body.n as number | null | undefined) ?? 1;
+    // The spec's minimum is 0, which asks for no candidates beyond the `n` returned (as does null).
+    const bestOf = (body.best_of as number | null | undefined) || undefined;
+    if (bestOf !== undefined && bestOf < n) {
+      throw new ApiError(ErrorCode.InvalidValue, `best_of must be greater than or equal to n, got best_of=${bestOf} and n=${n}.`, 'best_of');
+    }
+    if (bestOf !== undefined && bestOf > 1 && body.stream === true) {
+      throw new ApiError(ErrorCode.InvalidValue, 'best_of cannot be used with stream: the best candidates are known only at the end.', 'best_of');
+    }
+    this.checkFanOut(prompts, n, bestOf ?? 1);
+  }
+
+  /**
+   * One request may not make the runtime generate more than maxSequences sequences (prompts × the
+   * candidates per prompt): each holds a sequence slot and KV cache on the pod, and the whole answer is
+   * held in memory when it is not streamed. The quota reserves the same count (PromptService).
+   */
+  private checkFanOut(prompts: number, n: number, bestOf: number): void {
+    const perPrompt = Math.max(n, bestOf);
+    const sequences = prompts * perPrompt;
+    if (sequences > this.limits.maxSequences) {
+      const param = bestOf > n ? 'best_of' : 'n';
+      throw new ApiError(
+        ErrorCode.InvalidValue,
+        `This request asks for ${sequences} sequences (${prompts} prompt${prompts === 1 ? '' : 's'} × ${param} ${perPrompt}); at most ${this.limits.maxSequences} are allowed per request.`,
+        param,
+      );
     }
   }
 
@@ -234,6 +264,7 @@ export class RequestValidator {
         if (part.type === 'image_url' && part.image_url) this.images.check(part.image_url.url, `messages[${i}].content[${j}].image_url.url`);
       });
     });
+    this.checkFanOut(1, (body.n as number | null | undefined) ?? 1, 1);
     if (body.top_logprobs != null && body.logprobs !== true) {
       throw new ApiError(ErrorCode.InvalidValue, "'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs');
     }

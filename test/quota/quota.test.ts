@@ -32,12 +32,12 @@ function quotaConfig(tierLimits: Partial<Limits>, opts: { leaseMs?: number; fail
 
 /** One gateway replica's quota stack, with its own Redis connection. */
 /** Overrides held in memory only (the database path is covered by the admin API tests). */
-function memoryPolicies(): LimitPolicyService {
+function memoryPolicies(config: AppConfig): LimitPolicyService {
   const bus = { listen: () => undefined } as unknown as InvalidationBus;
-  return new LimitPolicyService(null as unknown as LimitPolicyRepository, bus, {} as AppConfig, logger);
+  return new LimitPolicyService(null as unknown as LimitPolicyRepository, bus, config, logger);
 }
 
-async function replica(config: AppConfig, policies = memoryPolicies()) {
+async function replica(config: AppConfig, policies = memoryPolicies(config)) {
   const redis = new RedisService(config);
   redisServices.push(redis);
   await redis.onModuleInit().catch(() => undefined);
@@ -193,8 +193,9 @@ describe('quota limits on real Redis', () => {
   });
 
   it('applies key and org×model overrides on top of the tier defaults', async () => {
-    const policies = memoryPolicies();
-    const { quota } = await replica(quotaConfig({ rpm: 100 }), policies);
+    const config = quotaConfig({ rpm: 100 });
+    const policies = memoryPolicies(config);
+    const { quota } = await replica(config, policies);
     const who = principal();
     policies.put(scopeKey('key', who.orgId, who.keyId), { rpm: 1 });
     await quota.admit(who, model(), 1, 1);
