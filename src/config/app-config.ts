@@ -34,6 +34,8 @@ export interface AppConfig {
     maxTools: number;
     maxSchemaDepth: number;
   };
+  /** /ready's dependency-check cache; the token for /metrics and /ready's detail (none: loopback only). */
+  operations: { readyCheckTtlMs: number; metricsToken: string | undefined };
   /** Pre-auth protection per client IP (0 = off); trustProxy makes the client IP come from X-Forwarded-For. */
   edge: { ipRequestsPerMinute: number; adminIpRequestsPerMinute: number; trustProxy: boolean };
   /** Rate limits, quotas and budgets. */

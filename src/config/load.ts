@@ -47,6 +47,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       maxTools: s.maxTools,
       maxSchemaDepth: s.maxSchemaDepth,
     },
+    operations: { readyCheckTtlMs: s.readyCheckTtlMs, metricsToken: s.metricsToken },
     edge: { ipRequestsPerMinute: s.ipRequestsPerMinute, adminIpRequestsPerMinute: s.adminIpRequestsPerMinute, trustProxy: s.trustProxy },
     quota: {
       tiers: tierLimits(catalogue.tiers),

@@ -40,6 +40,11 @@ export enum ErrorCode {
   ModelOverloaded = 'model_overloaded',
   QuotaUnavailable = 'quota_unavailable',
   /**
+   * A dependency of the gateway (PostgreSQL, Redis) is unreachable and the request needs it: an
+   * unknown key that must be looked up, an admin change. Sent with retry-after; never a 500.
+   */
+  DependencyUnavailable = 'dependency_unavailable',
+  /**
    * The pods were reached but refused the work on every attempt: the runtime answered 503 (loading,
    * sleeping, its engine down) or 429 (its own queue full). Retried on other pods first, like a 5xx.
    */
@@ -106,6 +111,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.NoPodAvailable:
     case ErrorCode.ModelOverloaded:
     case ErrorCode.QuotaUnavailable:
+    case ErrorCode.DependencyUnavailable:
     case ErrorCode.UpstreamUnavailable:
     case ErrorCode.ShuttingDown:
       return { status: 503, type: 'service_unavailable' };

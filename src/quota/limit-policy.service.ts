@@ -39,8 +39,17 @@ export class LimitPolicyService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * Boot fails when the policies cannot be loaded: a replica serving without them would apply the
+   * looser tier defaults to every limited key (the orchestrator restarts it; PostgreSQL was reachable
+   * a moment before, at PrismaService's start-up check).
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await this.loadAll();
+    try {
+      this.overrides = await this.fetchAll();
+    } catch (err) {
+      throw new Error(`loading limit policies failed; refusing to serve with the tier defaults only: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** The override of one scope (hot path: a map lookup). */
@@ -80,10 +89,15 @@ export class LimitPolicyService implements OnApplicationBootstrap {
     else this.overrides.delete(scope);
   }
 
+  private async fetchAll(): Promise<Map<string, LimitOverride>> {
+    const rows = await this.repository.findAll();
+    return new Map(rows.map((r) => [r.scopeKey, r.override]));
+  }
+
+  /** After a lost subscription: a reload that fails keeps the previous (loaded) policies. */
   private async loadAll(): Promise<void> {
     try {
-      const rows = await this.repository.findAll();
-      this.overrides = new Map(rows.map((r) => [r.scopeKey, r.override]));
+      this.overrides = await this.fetchAll();
     } catch (err) {
       this.logger.error({ err }, 'loading limit policies failed; keeping the previous ones');
     }
