@@ -54,8 +54,11 @@ export class HealthController {
     const [postgres, redis] = await Promise.all([this.postgres.get(), this.redis.get()]);
     const ready = !this.lifecycle.draining;
     const status = ready ? 'ok' : 'fail';
-    void reply.status(ready ? 200 : 503).header('cache-control', 'no-store');
-    if (!wantDetail) return void (await reply.send({ status }));
+    reply.status(ready ? 200 : 503).header('cache-control', 'no-store');
+    if (!wantDetail) {
+      await reply.send({ status });
+      return;
+    }
     const pods = this.fleet.readyPodCount();
     await reply.send({
       status,
