@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import type { Principal } from '../../src/tenancy/principal.js';
 import type { CatalogModel } from '../../src/catalog/catalog.types.js';
 import { DEFAULT_TIER_LIMITS, type AppConfig, type Limits, type Tier } from '../../src/config/index.js';
+import { DependencyMonitor } from '../../src/observability/dependency-monitor.js';
 import { MetricsService } from '../../src/observability/metrics.service.js';
 import type { LimitPolicyRepository } from '../../src/quota/limit-policy.repository.js';
 import { LimitPolicyService } from '../../src/quota/limit-policy.service.js';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'silent' });
   const tiers = Object.fromEntries((Object.keys(DEFAULT_TIER_LIMITS) as Tier[]).map((t) => [t, HUGE])) as Record<Tier, Limits>;
   const config = { redisUrl: process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379', quota: { tiers, leaseMs: 60_000, failMode: { rate: 'open', spend: 'closed' } } } as AppConfig;
-  const redis = new RedisService(config);
+  const redis = new RedisService(config, new DependencyMonitor(new MetricsService(), logger));
   await redis.onModuleInit();
   const policies = new LimitPolicyService(null as unknown as LimitPolicyRepository, { listen: () => undefined } as unknown as InvalidationBus, config, logger);
   const quota = new QuotaService(new QuotaStore(redis), policies, new MetricsService(), { append: async () => undefined } as unknown as AuditLogRepository, config, logger);

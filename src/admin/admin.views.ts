@@ -116,6 +116,7 @@ export class LimitPolicyView {
   @ApiProperty({ type: String, nullable: true }) key_id!: string | null;
   @ApiProperty({ type: String, nullable: true }) model!: string | null;
   @ApiProperty({ type: LimitValuesView, description: 'Only the fields this override sets; null inherits.' }) limits!: LimitValuesView;
+  @ApiProperty({ description: "Set by a platform admin: the organization's admins may lower these limits, not raise or remove them." }) set_by_platform_admin!: boolean;
 }
 
 export class LimitsView {
@@ -142,7 +143,7 @@ export function limitValuesView(l: Partial<Limits>): LimitValuesView {
 }
 
 export function limitPolicyView(p: LimitPolicyRecord): LimitPolicyView {
-  return { object: 'limit_policy', scope: p.scope, key_id: p.keyId, model: p.model, limits: limitValuesView(p.override) };
+  return { object: 'limit_policy', scope: p.scope, key_id: p.keyId, model: p.model, limits: limitValuesView(p.override), set_by_platform_admin: p.lockedByPlatform };
 }
 
 export function limitsView(org: OrganizationRecord, effective: Limits, policies: LimitPolicyRecord[]): LimitsView {
@@ -165,7 +166,7 @@ export class AuditEntryView {
   @ApiProperty({ enum: ['organization', 'api_key', 'limit_policy', 'pool'] }) target_type!: string;
   @ApiProperty({ type: String, nullable: true }) target_id!: string | null;
   @ApiProperty({ description: 'Who: the acting key (all null for the system itself).' }) actor!: { key_id: string | null; key_prefix: string | null; org_id: string | null };
-  @ApiProperty({ description: 'From where.' }) source!: { ip: string | null; user_agent: string | null; request_id: string | null };
+  @ApiProperty({ description: 'From where; ip and user_agent are shown to platform admins only (null for org admins).' }) source!: { ip: string | null; user_agent: string | null; request_id: string | null };
   @ApiProperty({ description: 'What changed (never a secret).' }) details!: Record<string, unknown>;
 }
 

@@ -2,6 +2,7 @@
  * Last-used times without a write per request: `touch` records the time in memory, and a timer flushes
  * every touched key in one batched UPDATE. The stored time is accurate to the flush interval.
  */
+import { isPostgresOutage } from '../errors/index.js';
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../observability/index.js';
@@ -44,7 +45,8 @@ export class KeyUsageRecorder implements OnApplicationBootstrap, BeforeApplicati
       (err: unknown) => {
         // Keep the times for the next flush (newer touches win).
         for (const [keyId, at] of batch) if (!this.pending.has(keyId)) this.pending.set(keyId, at);
-        this.logger.warn({ err, keys: batch.size }, 'writing API key last-used times failed; will retry');
+        // A PostgreSQL outage is logged once by the dependency monitor; only other failures here.
+        if (!isPostgresOutage(err)) this.logger.warn({ err, keys: batch.size }, 'writing API key last-used times failed; will retry');
         return 0;
       },
     );

@@ -58,6 +58,8 @@ export interface AppConfig {
     keepAliveTimeoutMs: number;
     streamStallTimeoutMs: number;
   };
+  /** /ready's dependency-check cache; the token for /metrics and /ready's detail (none: loopback only). */
+  operations: { readyCheckTtlMs: number; metricsToken: string | undefined };
   /** Rate limits, quotas and budgets. */
   quota: {
     /** Each tier's default limits: the built-ins (tiers.ts) with the catalogue file's `tiers:` applied. */

@@ -66,6 +66,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       keepAliveTimeoutMs: s.keepAliveTimeoutMs,
       streamStallTimeoutMs: s.streamStallTimeoutMs,
     },
+    operations: { readyCheckTtlMs: s.readyCheckTtlMs, metricsToken: s.metricsToken },
     quota: {
       tiers: tierLimits(catalogue.tiers),
       leaseMs: s.quotaLeaseMs,

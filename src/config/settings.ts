@@ -53,6 +53,23 @@ export const SETTINGS = {
     description: 'how much of a body over the limit is read and discarded so the client can read its 413 (declared or sent beyond that: answered and closed at once)',
   }),
   shutdownGraceMs: int({ name: 'SWITCHYARD_SHUTDOWN_GRACE_MS', group: 'server', default: 30_000, min: 0, max: 600_000, description: 'how long SIGTERM waits for in-flight requests and streams' }),
+  readyCheckTtlMs: int({
+    name: 'SWITCHYARD_READY_CHECK_TTL_MS',
+    group: 'server',
+    default: 2_000,
+    min: 0,
+    max: 60_000,
+    description: '/ready reuses its PostgreSQL and Redis checks for this long (concurrent probes share one check)',
+  }),
+  metricsToken: secret({
+    name: 'SWITCHYARD_METRICS_TOKEN',
+    group: 'server',
+    format: /^[\x21-\x7e]{16,256}$/,
+    formatHint: '16 to 256 printable characters without spaces',
+    shownDefault: 'none (only loopback callers)',
+    description:
+      '/metrics and /ready?detail=1 require `Authorization: Bearer <token>`; without a token only callers on the loopback interface (not behind a forwarding proxy) get them',
+  }),
 
   // --- storage
   databaseUrl: url({

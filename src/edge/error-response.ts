@@ -6,7 +6,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors/index.js';
-import { ErrorCode } from '../errors/index.js';
+import { ErrorCode, dependencyOutage, dependencyUnavailable } from '../errors/index.js';
 
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
@@ -20,8 +20,11 @@ export function toApiError(err: unknown): ApiError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ApiError(ErrorCode.InvalidJson, 'We could not parse the JSON body of your request.');
-    default:
-      return undefined;
+    default: {
+      // PostgreSQL or Redis unreachable: 503 with retry-after (the outage is logged once elsewhere).
+      const dependency = dependencyOutage(err);
+      return dependency ? dependencyUnavailable(dependency) : undefined;
+    }
   }
 }
 

@@ -5,11 +5,9 @@
  * aside (counted in switchyard_quota_errors_total{stage="ip_throttle"}): the quota stage applies its
  * own fail mode.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import { LOGGER } from '../observability/index.js';
 import { MetricsService } from '../observability/index.js';
 import { RedisService } from '../redis/index.js';
 
@@ -35,11 +33,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly redis: Redis & ThrottleCommand;
 
   constructor(
-    redis: RedisService,
+    private readonly redisService: RedisService,
     private readonly metrics: MetricsService,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    const client = redis.client as Redis & ThrottleCommand;
+    const client = redisService.client as Redis & ThrottleCommand;
     client.defineCommand('throttleHit', { numberOfKeys: 2, lua: SCRIPT });
     this.redis = client;
   }
@@ -52,7 +49,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
       reply = await this.redis.throttleHit(`${base}:hits`, `${base}:block`, ttl, limit, blockDuration || ttl);
     } catch (err) {
       this.metrics.quotaErrors.inc({ stage: 'ip_throttle' });
-      this.logger.warn({ err }, 'ip throttle unavailable; skipping');
+      // Logged once per Redis outage (DependencyMonitor), counted per request.
+      this.redisService.failed(err, 'ip_throttle');
       return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
     }
     const [hits, ttlMs, blocked, blockMs] = reply;

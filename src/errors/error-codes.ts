@@ -60,6 +60,11 @@ export enum ErrorCode {
   /** This replica's own work queue (prompt tokenizing threads) is full: retry shortly, maybe elsewhere. */
   ServerOverloaded = 'server_overloaded',
   /**
+   * A dependency of the gateway (PostgreSQL, Redis) is unreachable and the request needs it: an
+   * unknown key that must be looked up, an admin change. Sent with retry-after; never a 500.
+   */
+  DependencyUnavailable = 'dependency_unavailable',
+  /**
    * The pods were reached but refused the work on every attempt: the runtime answered 503 (loading,
    * sleeping, its engine down) or 429 (its own queue full). Retried on other pods first, like a 5xx.
    */
@@ -138,6 +143,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.ModelOverloaded:
     case ErrorCode.QuotaUnavailable:
     case ErrorCode.ServerOverloaded:
+    case ErrorCode.DependencyUnavailable:
     case ErrorCode.UpstreamUnavailable:
     case ErrorCode.ShuttingDown:
     case ErrorCode.FleetUnavailable:

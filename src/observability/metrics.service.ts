@@ -117,6 +117,34 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly dependencyUp = new Gauge({
+    name: 'switchyard_dependency_up',
+    help: 'Whether this replica reaches a dependency (1) or not (0), by dependency (postgres, redis).',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dependencyErrors = new Counter({
+    name: 'switchyard_dependency_errors_total',
+    help: 'Operations that failed because a dependency was unreachable, by dependency and stage (what needed it). Logged once per outage; counted here.',
+    labelNames: ['dependency', 'stage'] as const,
+    registers: [this.registry],
+  });
+
+  readonly readyChecks = new Counter({
+    name: 'switchyard_ready_checks_total',
+    help: "Dependency checks /ready actually ran (the rest were answered from the cache), by dependency.",
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dependencyOutages = new Counter({
+    name: 'switchyard_dependency_outages_total',
+    help: 'Outages of a dependency seen by this replica (each logged once, with its recovery).',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_' });
   }

@@ -2,6 +2,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from './logger.js';
+import { DependencyMonitor } from './dependency-monitor.js';
 import { MetricsService } from './metrics.service.js';
 
 @Global()
@@ -10,8 +11,8 @@ export class ObservabilityModule {
   static forRoot(logger: Logger): DynamicModule {
     return {
       module: ObservabilityModule,
-      providers: [{ provide: LOGGER, useValue: logger }, MetricsService],
-      exports: [LOGGER, MetricsService],
+      providers: [{ provide: LOGGER, useValue: logger }, MetricsService, DependencyMonitor],
+      exports: [LOGGER, MetricsService, DependencyMonitor],
     };
   }
 }

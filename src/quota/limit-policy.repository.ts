@@ -14,6 +14,8 @@ export interface LimitPolicyRecord {
   keyId: string | null;
   model: string | null;
   override: LimitOverride;
+  /** Set by a platform admin: org admins may only tighten these values (limit-policy.service.ts). */
+  lockedByPlatform: boolean;
 }
 
 function toRecord(row: LimitPolicy): LimitPolicyRecord {
@@ -22,7 +24,7 @@ function toRecord(row: LimitPolicy): LimitPolicyRecord {
     const value = row[field];
     if (value !== null && value !== undefined) override[field] = Number(value);
   }
-  return { scopeKey: row.scopeKey, scope: row.scope, orgId: row.orgId, keyId: row.keyId, model: row.model, override };
+  return { scopeKey: row.scopeKey, scope: row.scope, orgId: row.orgId, keyId: row.keyId, model: row.model, override, lockedByPlatform: row.lockedByPlatform };
 }
 
 @Injectable()
@@ -53,8 +55,8 @@ export class LimitPolicyRepository {
       const columns = Object.fromEntries(LIMIT_FIELDS.map((f) => [f, override[f] ?? null]));
       const row = await tx.limitPolicy.upsert({
         where: { scopeKey: target.scopeKey },
-        create: { scopeKey: target.scopeKey, scope: target.scope, orgId: target.orgId, keyId: target.keyId, model: target.model, ...columns },
-        update: columns,
+        create: { scopeKey: target.scopeKey, scope: target.scope, orgId: target.orgId, keyId: target.keyId, model: target.model, lockedByPlatform: target.lockedByPlatform, ...columns },
+        update: { ...columns, lockedByPlatform: target.lockedByPlatform },
       });
       return toRecord(row);
     });

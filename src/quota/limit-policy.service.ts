@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { APP_CONFIG, DEFAULT_TIER_LIMITS, type AppConfig, type Limits, type Tier } from '../config/index.js';
 import { LOGGER } from '../observability/index.js';
 import { InvalidationBus } from '../redis/index.js';
-import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry, type Principal } from '../tenancy/index.js';
+import { ApiError, ErrorCode } from '../errors/index.js';
+import { type Actor, assertOrgVisible, assertPlatformAdmin, auditEntry, isPlatformAdmin, type Principal } from '../tenancy/index.js';
 import { applyOverride, NO_LIMITS, scopeKey, type LimitOverride, type ScopeKind } from './limits.js';
 import { LimitPolicyRepository, type LimitPolicyRecord } from './limit-policy.repository.js';
 
@@ -19,6 +20,35 @@ export interface LimitTarget {
   orgId: string;
   keyId?: string;
   model?: string;
+}
+
+/** The admin API's names of the limit fields (admin.dto.ts), for error messages and `param`. */
+const API_NAMES: Record<keyof LimitOverride, string> = {
+  rpm: 'requests_per_minute',
+  tpm: 'tokens_per_minute',
+  concurrency: 'max_concurrent_requests',
+  dailySpend: 'daily_spend',
+  monthlySpend: 'monthly_spend',
+  softDailySpend: 'soft_daily_spend',
+  softMonthlySpend: 'soft_monthly_spend',
+};
+
+/**
+ * A key's limits that a platform admin set are a ceiling for the org's admins: every limit set there
+ * must stay set, at most as high (removing the override or a field of it, or raising a value → 403).
+ */
+function assertOnlyTightens(ceiling: LimitOverride, next: LimitOverride): void {
+  for (const [field, max] of Object.entries(ceiling) as Array<[keyof LimitOverride, number | null]>) {
+    if (max === null || max === undefined) continue;
+    const value = next[field] ?? undefined;
+    if (value === undefined || value > max) {
+      throw new ApiError(
+        ErrorCode.PermissionDenied,
+        `This key's ${API_NAMES[field]} (${max}) was set by a platform administrator; an organization admin may lower it but not ${value === undefined ? 'remove' : 'raise'} it.`,
+        API_NAMES[field],
+      );
+    }
+  }
 }
 
 @Injectable()
@@ -39,8 +69,17 @@ export class LimitPolicyService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * Boot fails when the policies cannot be loaded: a replica serving without them would apply the
+   * looser tier defaults to every limited key (the orchestrator restarts it; PostgreSQL was reachable
+   * a moment before, at PrismaService's start-up check).
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await this.loadAll();
+    try {
+      this.overrides = await this.fetchAll();
+    } catch (err) {
+      throw new Error(`loading limit policies failed; refusing to serve with the tier defaults only: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** The override of one scope (hot path: a map lookup). */
@@ -75,8 +114,15 @@ export class LimitPolicyService implements OnApplicationBootstrap {
     if (target.scope === 'key') assertOrgVisible(actor, target.orgId);
     else assertPlatformAdmin(actor, `set ${target.scope === 'org' ? 'organization' : 'model'} limits`);
     const key = scopeKey(target.scope, target.orgId, target.scope === 'key' ? target.keyId : target.model);
+    const platform = isPlatformAdmin(actor);
+    let locked = platform;
+    if (!platform) {
+      const current = await this.repository.find(key);
+      if (current?.lockedByPlatform) assertOnlyTightens(current.override, override);
+      locked = current?.lockedByPlatform ?? false;
+    }
     const record = await this.repository.put(
-      { scopeKey: key, scope: target.scope, orgId: target.orgId, keyId: target.keyId ?? null, model: target.model ?? null },
+      { scopeKey: key, scope: target.scope, orgId: target.orgId, keyId: target.keyId ?? null, model: target.model ?? null, lockedByPlatform: locked },
       override,
       auditEntry(actor, Object.keys(override).length ? 'limits.set' : 'limits.clear', { orgId: target.orgId, type: 'limit_policy', id: key }, { ...override }),
     );
@@ -92,10 +138,15 @@ export class LimitPolicyService implements OnApplicationBootstrap {
     else this.overrides.delete(scope);
   }
 
+  private async fetchAll(): Promise<Map<string, LimitOverride>> {
+    const rows = await this.repository.findAll();
+    return new Map(rows.map((r) => [r.scopeKey, r.override]));
+  }
+
+  /** After a lost subscription: a reload that fails keeps the previous (loaded) policies. */
   private async loadAll(): Promise<void> {
     try {
-      const rows = await this.repository.findAll();
-      this.overrides = new Map(rows.map((r) => [r.scopeKey, r.override]));
+      this.overrides = await this.fetchAll();
     } catch (err) {
       this.logger.error({ err }, 'loading limit policies failed; keeping the previous ones');
     }

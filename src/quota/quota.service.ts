@@ -161,7 +161,7 @@ export class QuotaService implements OnApplicationShutdown {
           }
           // The reservation stands (fails safe: over-counts) and the lease lapses on its own.
           this.metrics.quotaErrors.inc({ stage: 'settle' });
-          this.logger.error({ err, quotaId: id }, 'quota settle failed; the reservation will expire');
+          if (!this.store.reportOutage(err, 'quota_settle')) this.logger.error({ err, quotaId: id }, 'quota settle failed; the reservation will expire');
         }
       },
     };
@@ -204,12 +204,15 @@ export class QuotaService implements OnApplicationShutdown {
     this.metrics.quotaErrors.inc({ stage: 'admit' });
     const hasSpend = scopes.some((s) => s.limits.dailySpend !== null || s.limits.monthlySpend !== null);
     const { spend, rate } = this.config.quota.failMode;
+    // A Redis outage is logged once by the dependency monitor and counted per request; anything else
+    // (a script error) is logged here.
+    const reported = this.store.reportOutage(err, 'quota_admit');
     if ((hasSpend && spend === 'closed') || rate === 'closed') {
-      this.logger.error({ err }, 'quota store unavailable; refusing (fail closed)');
+      if (!reported) this.logger.error({ err }, 'quota store unavailable; refusing (fail closed)');
       throw new ApiError(ErrorCode.QuotaUnavailable, 'Usage limits cannot be checked right now. Please retry shortly.', null, { 'retry-after': '1' });
     }
     this.metrics.quotaFailOpen.inc();
-    this.logger.warn({ err }, 'quota store unavailable; admitting without limits (fail open)');
+    if (!reported) this.logger.warn({ err }, 'quota store unavailable; admitting without limits (fail open)');
     return { id: 'unchecked', headers: {}, reserved, settle: async () => undefined };
   }
 

@@ -1,6 +1,7 @@
 /** The quota scripts on Redis, one round trip each. */
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { isRedisOutage } from '../errors/index.js';
 import { RedisService } from '../redis/index.js';
 import { ADMIT_SCRIPT, RENEW_SCRIPT, SETTLE_SCRIPT } from './quota.scripts.js';
 
@@ -87,12 +88,22 @@ export class QuotaStore {
   private readonly redis: Redis & QuotaCommands;
   private pendingSettles: Array<{ args: Array<string | number>; resolve(totals: Array<[number, number]>): void; reject(err: Error): void }> = [];
 
-  constructor(redis: RedisService) {
-    const client = redis.client as Redis & QuotaCommands;
+  constructor(private readonly redisService: RedisService) {
+    const client = redisService.client as Redis & QuotaCommands;
     client.defineCommand('quotaAdmit', { numberOfKeys: 0, lua: ADMIT_SCRIPT });
     client.defineCommand('quotaSettle', { numberOfKeys: 0, lua: SETTLE_SCRIPT });
     client.defineCommand('quotaRenew', { numberOfKeys: 0, lua: RENEW_SCRIPT });
     this.redis = client;
+  }
+
+  /**
+   * Whether `err` means Redis is unreachable; if so it is reported to the dependency monitor (logged
+   * once per outage, counted per `stage`) and the caller need not log it.
+   */
+  reportOutage(err: unknown, stage: string): boolean {
+    if (!isRedisOutage(err)) return false;
+    this.redisService.failed(err, stage);
+    return true;
   }
 
   async admit(r: AdmitRequest): Promise<AdmitResult> {

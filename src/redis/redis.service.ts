@@ -1,13 +1,22 @@
-/** The shared ioredis connection: connected and health-checked at boot. */
+/**
+ * The shared ioredis connection: connected and health-checked at boot. Its connection events tell the
+ * DependencyMonitor when Redis is lost (logged once) and back (logged once); commands issued meanwhile
+ * fail at once and their callers report them with `failed` (counted, not logged).
+ */
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { DependencyMonitor } from '../observability/index.js';
 
 @Injectable()
 export class RedisService implements OnModuleInit, OnApplicationShutdown {
   readonly client: Redis;
+  private closing = false;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly monitor: DependencyMonitor,
+  ) {
     // Commands fail fast while disconnected instead of queueing: a hung limit check is worse than an error.
     this.client = new Redis(config.redisUrl, {
       lazyConnect: true,
@@ -17,9 +26,15 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       // Concurrent requests' commands share one write: fewer syscalls on the hot path under load.
       enableAutoPipelining: true,
     });
-    this.client.on('error', () => {
-      /* reconnects on its own; readiness reports the state */
+    // ioredis reconnects on its own (every failed attempt emits 'error'); the monitor logs the outage
+    // once and the recovery once.
+    this.client.on('error', (err: Error) => {
+      if (!this.closing) monitor.failed('redis', err, 'connection');
     });
+    this.client.on('close', () => {
+      if (!this.closing) monitor.failed('redis', new Error('connection closed'), 'connection');
+    });
+    this.client.on('ready', () => monitor.recovered('redis'));
   }
 
   /** Connects at start-up; fails it when Redis is unreachable. */
@@ -37,7 +52,16 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     if (reply !== 'PONG') throw new Error(`unexpected PING reply: ${reply}`);
   }
 
+  /**
+   * A caller that degrades around Redis (fail-open limits, a skipped throttle) reports the failure
+   * here instead of logging it: counted per `stage`, logged once per outage.
+   */
+  failed(err: unknown, stage: string): void {
+    this.monitor.failed('redis', err, stage);
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     this.client.disconnect();
   }
 }

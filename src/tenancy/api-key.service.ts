@@ -45,6 +45,16 @@ export function mintKey(hasher: ApiKeyHasher, row: Omit<NewApiKey, 'id' | 'hash'
   return { secret, row: { ...row, id: newKeyId(), hash: hasher.hash(secret), prefix: displayPrefix(secret) } };
 }
 
+/**
+ * platform_admin keys are managed by platform admins only: an org admin of the system organization
+ * (where those keys live) sees them but may not revoke or rotate them.
+ */
+function assertMayManage(actor: Actor, key: ApiKeyRecord, action: 'revoke' | 'rotate'): void {
+  if (key.scopes.includes('platform_admin') && !isPlatformAdmin(actor)) {
+    throw new ApiError(ErrorCode.PermissionDenied, `Only platform administrators may ${action} platform_admin keys.`);
+  }
+}
+
 @Injectable()
 export class ApiKeyService {
   constructor(
@@ -98,7 +108,8 @@ export class ApiKeyService {
 
   /** Idempotent: revoking a revoked key returns it unchanged. Every replica refuses it within a second. */
   async revoke(actor: Actor, orgId: string, keyId: string): Promise<ApiKeyRecord> {
-    await this.assertOrgExists(actor, orgId);
+    const current = await this.get(actor, orgId, keyId);
+    assertMayManage(actor, current, 'revoke');
     const result = await this.keys.revoke(orgId, keyId, auditEntry(actor, 'api_key.revoke', { orgId, type: 'api_key', id: keyId }));
     if (!result) throw keyNotFound(keyId);
     if (result.changed) await this.invalidation.publish({ kind: 'key', id: keyId });
@@ -112,9 +123,7 @@ export class ApiKeyService {
   async rotate(actor: Actor, orgId: string, keyId: string, graceSeconds = 0): Promise<CreatedApiKey & { old: ApiKeyRecord }> {
     const current = await this.get(actor, orgId, keyId);
     if (current.revokedAt) throw new ApiError(ErrorCode.InvalidRequest, 'This key is revoked; create a new key instead.');
-    if (current.scopes.includes('platform_admin') && !isPlatformAdmin(actor)) {
-      throw new ApiError(ErrorCode.PermissionDenied, 'Only platform administrators may rotate platform_admin keys.');
-    }
+    assertMayManage(actor, current, 'rotate');
     const { row, secret } = mintKey(this.hasher, {
       orgId,
       name: current.name,

@@ -11,7 +11,11 @@ export class AuditLogService {
   async list(actor: Actor, orgId: string | undefined, page: PageQuery): Promise<Page<AuditRecord>> {
     if (orgId !== undefined) assertOrgVisible(actor, orgId);
     // An org admin without an org filter still sees only its own organization.
-    const scope = orgId ?? (isPlatformAdmin(actor) ? undefined : actor.principal!.orgId);
-    return this.audit.list({ orgId: scope }, page);
+    const platform = isPlatformAdmin(actor);
+    const scope = orgId ?? (platform ? undefined : actor.principal!.orgId);
+    const result = await this.audit.list({ orgId: scope }, page);
+    // Where a change came from (an operator's IP and user agent) is the platform's business: a tenant
+    // sees who (the key) and what, not the platform staff's network details.
+    return platform ? result : { ...result, data: result.data.map((entry) => ({ ...entry, ip: null, userAgent: null })) };
   }
 }

@@ -206,7 +206,7 @@ describe('operations endpoints and shutdown', () => {
     const gw = await bootGateway(staticCatalogue(suffix, [pod.baseUrl]));
     try {
       assert.equal((await fetch(`${gw.url}/health`)).status, 200);
-      const ready = await fetch(`${gw.url}/ready`);
+      const ready = await fetch(`${gw.url}/ready?detail=1`);
       const readyBody = (await ready.json()) as { checks: Record<string, { status: string }> };
       assert.equal(ready.status, 200, JSON.stringify(readyBody));
       assert.equal(readyBody.checks.postgres.status, 'ok');

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import type { Principal } from '../../src/tenancy/principal.js';
 import type { CatalogModel } from '../../src/catalog/catalog.types.js';
 import { DEFAULT_TIER_LIMITS, type AppConfig, type Limits, type Tier } from '../../src/config/index.js';
+import { DependencyMonitor } from '../../src/observability/dependency-monitor.js';
 import { MetricsService } from '../../src/observability/metrics.service.js';
 import type { LimitPolicyRepository } from '../../src/quota/limit-policy.repository.js';
 import { LimitPolicyService } from '../../src/quota/limit-policy.service.js';
@@ -25,7 +26,7 @@ import type { AuditLogRepository } from '../../src/tenancy/audit-log.repository.
 const REDIS = process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DAY = '20300101';
 const MONTH = '203001';
-const redis = new RedisService({ redisUrl: REDIS } as AppConfig);
+const redis = new RedisService({ redisUrl: REDIS } as AppConfig, new DependencyMonitor(new MetricsService(), pino({ level: 'silent' })));
 const store = new QuotaStore(redis);
 const ready = redis.onModuleInit();
 

@@ -10,6 +10,7 @@ import type { Principal } from '../../src/tenancy/principal.js';
 import type { CatalogModel } from '../../src/catalog/catalog.types.js';
 import { DEFAULT_TIER_LIMITS, type AppConfig, type Limits, type Tier } from '../../src/config/index.js';
 import { ApiError } from '../../src/errors/api-error.js';
+import { DependencyMonitor } from '../../src/observability/dependency-monitor.js';
 import { MetricsService } from '../../src/observability/metrics.service.js';
 import { LimitPolicyRepository } from '../../src/quota/limit-policy.repository.js';
 import { LimitPolicyService } from '../../src/quota/limit-policy.service.js';
@@ -38,7 +39,7 @@ function memoryPolicies(config: AppConfig): LimitPolicyService {
 }
 
 async function replica(config: AppConfig, policies = memoryPolicies(config)) {
-  const redis = new RedisService(config);
+  const redis = new RedisService(config, new DependencyMonitor(new MetricsService(), logger));
   redisServices.push(redis);
   await redis.onModuleInit().catch(() => undefined);
   const metrics = new MetricsService();
