@@ -61,6 +61,18 @@ export function testCatalogue(
   );
 }
 
+/** One chat model on a static pool of already running pods (e.g. simulator pods a test spawned and may kill). */
+export function staticCatalogue(suffix: string, endpoints: string[], opts: { prices?: { input: number; output: number } } = {}): CatalogueConfig {
+  const prices = opts.prices ? { inputPricePerMTok: opts.prices.input, outputPricePerMTok: opts.prices.output } : {};
+  return parseCatalogue(
+    {
+      pools: [{ name: `static-${suffix}`, runtime: 'sim', provider: 'static', servedModel: 'meta-llama/Llama-3.2-1B-Instruct', endpoints }],
+      models: [{ name: `m-${suffix}`, pool: `static-${suffix}`, contextWindow: 4096, tokenizer: 'llama3', ...prices }],
+    },
+    'test catalogue',
+  );
+}
+
 export interface TestTenant {
   orgId: string;
   keyId: string;
