@@ -40,14 +40,16 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** `persist: false` runs without the append-only file (a benchmark's Redis, not restarted). */
+export async function startPrivateRedis(opts: { persist?: boolean } = {}): Promise<PrivateRedis> {
+  const persistence = opts.persist === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-redis-'));
   let child: ChildProcess | undefined;
   const exitOf = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => c.once('exit', () => resolve())));
 
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--loglevel', 'warning'], {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--loglevel', 'warning'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const started = child;
