@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   progress(`setup: database ${new URL(process.env.SWITCHYARD_DATABASE_URL).pathname.slice(1)}, private redis at ${redis.url}`);
   await prepareDatabase(process.env.SWITCHYARD_DATABASE_URL, redis.url);
 
-  const pods = await Promise.all(Array.from({ length: podCount }, () => spawnSimPod({ model: SERVED, profile })));
+  const pods = await Promise.all(Array.from({ length: podCount }, () => spawnSimPod({ model: SERVED, profile, startTimeoutMs: 120_000 })));
   for (const p of pods) children.push({ name: 'sim', pid: p.pid, stop: () => p.stop() });
   const catalogue = {
     pools: [{ name: 'soak', runtime: 'sim', provider: 'static', servedModel: SERVED, endpoints: pods.map((p) => p.baseUrl) }],

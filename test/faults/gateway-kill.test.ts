@@ -32,7 +32,7 @@ let redis: Redis;
 const model = `m-${uniqueSuffix()}`;
 
 before(async () => {
-  pods = await Promise.all([0, 1].map(() => spawnSimPod({ model: SERVED, profile: PROFILE })));
+  pods = await Promise.all([0, 1].map(() => spawnSimPod({ model: SERVED, profile: PROFILE, startTimeoutMs: 120_000 })));
   const catalogue = {
     pools: [{ name: `static-${model}`, runtime: 'sim', provider: 'static', servedModel: SERVED, endpoints: pods.map((p) => p.baseUrl) }],
     models: [{ name: model, pool: `static-${model}`, contextWindow: 4096, tokenizer: 'llama3', inputPricePerMTok: PRICES.input, outputPricePerMTok: PRICES.output }],

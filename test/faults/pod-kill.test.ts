@@ -26,7 +26,7 @@ let redis: Redis;
 let model: string;
 
 before(async () => {
-  pods = await Promise.all([0, 1, 2].map(() => spawnSimPod({ model: MODEL, profile: PROFILE })));
+  pods = await Promise.all([0, 1, 2].map(() => spawnSimPod({ model: MODEL, profile: PROFILE, startTimeoutMs: 120_000 })));
   const suffix = uniqueSuffix();
   const catalogue = staticCatalogue(suffix, pods.map((p) => p.baseUrl), { prices: PRICES });
   replicas = await Promise.all([0, 1].map(() => bootGateway(catalogue, { SWITCHYARD_ROUTING_POLICY: 'round-robin' })));

@@ -32,7 +32,7 @@ let model: string;
 
 before(async () => {
   pg = await startPrivatePostgres();
-  pods = await Promise.all([0, 1].map(() => spawnSimPod({ model: SERVED, profile: PROFILE })));
+  pods = await Promise.all([0, 1].map(() => spawnSimPod({ model: SERVED, profile: PROFILE, startTimeoutMs: 120_000 })));
   const suffix = uniqueSuffix();
   const catalogue = staticCatalogue(suffix, pods.map((p) => p.baseUrl), { prices: PRICES });
   replicas = await Promise.all([0, 1].map(() => bootGateway(catalogue, { SWITCHYARD_DATABASE_URL: pg.url, SWITCHYARD_ROUTING_POLICY: 'round-robin' })));

@@ -35,7 +35,7 @@ let model: string;
 
 before(async () => {
   privateRedis = await startPrivateRedis();
-  pods = await Promise.all([0, 1].map(() => spawnSimPod({ model: SERVED, profile: PROFILE })));
+  pods = await Promise.all([0, 1].map(() => spawnSimPod({ model: SERVED, profile: PROFILE, startTimeoutMs: 120_000 })));
   const suffix = uniqueSuffix();
   const catalogue = staticCatalogue(suffix, pods.map((p) => p.baseUrl), { prices: PRICES });
   replicas = await Promise.all([0, 1].map(() => bootGateway(catalogue, { SWITCHYARD_REDIS_URL: privateRedis.url, SWITCHYARD_ROUTING_POLICY: 'round-robin' })));
