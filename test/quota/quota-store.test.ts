@@ -130,6 +130,19 @@ describe('quota store refuses amounts that would corrupt a limit (real Redis)', 
     const settled = await state(s.prefix);
     assert.deepEqual([settled.tokens, settled.reservations], ['10', [`${request.id}:10`]]);
   });
+
+  it('applies a settlement once: a retry (its first reply lost with Redis) or a late duplicate changes nothing', async () => {
+    await ready;
+    const s = scope();
+    const request = admitRequest(s, { tokens: 100, costMicros: 50 });
+    assert.equal((await store.admit(request)).admitted, true);
+    const settlement = { id: request.id, reservedTokens: 100, actualTokens: 30, reservedCostMicros: 50, actualCostMicros: 20, day: DAY, month: MONTH, prefixes: [s.prefix] };
+    assert.deepEqual(await store.settle(settlement), [[20, 20]]);
+    const once = await state(s.prefix);
+    assert.deepEqual([once.tokens, once.day, once.month, once.leases], ['30', '20', '20', []]);
+    assert.deepEqual(await store.settle(settlement), [], 'the second settlement finds no lease and returns no totals');
+    assert.deepEqual(await state(s.prefix), once);
+  });
 });
 
 describe('quota service with amounts validation should have refused', () => {
