@@ -92,6 +92,7 @@ function render(results: EndpointResult[], meta: { seed: number; wallSeconds: nu
     'overflowing numbers, NaN-like strings, unicode edge cases, deep nesting, repeated keys —, prompts past the context window, requests past a',
     `tenant's ${TIGHT_TPM} tokens per minute, and well-formed bodies) against one in-process gateway with simulator pods. A bad answer is a 5xx, no answer,`,
     "a body that is not OpenAI's error object, a status or type that disagrees with the code, or a code from no known stage.",
+    "`runtime`: the pod's own 400 for a parameter it refused, passed on as invalid_request_error.",
     '',
     head,
     `|${'---|'.repeat(STAGES.length + 4)}`,

@@ -19,20 +19,21 @@ export const ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions'
 export const PATHS: Record<Endpoint, string> = { 'chat.completions': '/v1/chat/completions', completions: '/v1/completions', embeddings: '/v1/embeddings' };
 
 /** Where a body ended: refused by one stage of the pipeline, or served. */
-export type Stage = 'edge' | 'parse' | 'schema' | 'prompt' | 'quota' | 'served';
-export const STAGES: readonly Stage[] = ['edge', 'parse', 'schema', 'prompt', 'quota', 'served'];
+export type Stage = 'edge' | 'parse' | 'schema' | 'prompt' | 'quota' | 'runtime' | 'served';
+export const STAGES: readonly Stage[] = ['edge', 'parse', 'schema', 'prompt', 'quota', 'runtime', 'served'];
 
 /**
- * The stage each error code comes from (the one table). `invalid_request_error` is both "the body is
- * not a JSON object" (parse, no param) and "the chat template cannot render these messages" (prompt,
- * param `messages`); `invalid_value` is raised by the schema checks, and once by the prompt stage
- * (max_tokens above the model's own output limit) — counted as schema, where the same rule would sit.
+ * The stage each error code comes from (the one table). `invalid_request_error` is what a runtime's own
+ * 400 becomes (a parameter the pod refused: `runtime`), and also two refusals of ours told apart by
+ * their message: the body is not a JSON object (parse), the chat template cannot render the messages
+ * (prompt). `invalid_value` is raised by the schema checks, and once by the prompt stage (max_tokens
+ * above the model's own output limit) — counted as schema, where the same rule would sit.
  */
 const STAGE_OF_CODE: Partial<Record<ErrorCode, Stage>> = {
   [ErrorCode.PayloadTooLarge]: 'edge',
   [ErrorCode.UnsupportedMediaType]: 'edge',
   [ErrorCode.InvalidJson]: 'parse',
-  [ErrorCode.InvalidRequest]: 'parse',
+  [ErrorCode.InvalidRequest]: 'runtime',
   [ErrorCode.InvalidValue]: 'schema',
   [ErrorCode.MissingRequiredParameter]: 'schema',
   [ErrorCode.UnknownParameter]: 'schema',
@@ -44,8 +45,9 @@ const STAGE_OF_CODE: Partial<Record<ErrorCode, Stage>> = {
   [ErrorCode.InsufficientQuota]: 'quota',
 };
 
-export function stageOf(code: string, param: string | null): Stage | undefined {
-  if (code === ErrorCode.InvalidRequest && param === 'messages') return 'prompt';
+export function stageOf(code: string, message: string): Stage | undefined {
+  if (code === ErrorCode.InvalidRequest && message.startsWith('The request body must be a JSON object')) return 'parse';
+  if (code === ErrorCode.InvalidRequest && message.startsWith("The messages could not be rendered with this model's chat template")) return 'prompt';
   return STAGE_OF_CODE[code as ErrorCode];
 }
 
@@ -358,14 +360,14 @@ export async function probe(baseUrl: string, keys: Record<Tenant, string>, c: Fu
   if (!(Object.values(ErrorCode) as string[]).includes(code)) fail(`unknown error code ${JSON.stringify(code)}`, body.slice(0, 600));
   const mapping = mapErrorCode(code as ErrorCode);
   if (mapping.status !== res.status || mapping.type !== error.error.type) fail(`code ${code} came with ${res.status} ${error.error.type}, expected ${mapping.status} ${mapping.type}`);
-  const stage = stageOf(code, error.error.param);
+  const stage = stageOf(code, error.error.message);
   if (!stage) fail(`no pipeline stage refuses a body with ${code}`, body.slice(0, 600));
   return { status: res.status, stage: stage!, code };
 }
 
 /** Counts per stage and per generator × stage, for the report. */
 export class Tally {
-  readonly stages: Record<Stage, number> = { edge: 0, parse: 0, schema: 0, prompt: 0, quota: 0, served: 0 };
+  readonly stages: Record<Stage, number> = { edge: 0, parse: 0, schema: 0, prompt: 0, quota: 0, runtime: 0, served: 0 };
   readonly byGenerator = new Map<string, Record<Stage, number>>();
   readonly codes = new Map<string, number>();
   total = 0;
@@ -374,7 +376,7 @@ export class Tally {
     this.total++;
     this.stages[o.stage]++;
     let row = this.byGenerator.get(c.generator);
-    if (!row) this.byGenerator.set(c.generator, (row = { edge: 0, parse: 0, schema: 0, prompt: 0, quota: 0, served: 0 }));
+    if (!row) this.byGenerator.set(c.generator, (row = { edge: 0, parse: 0, schema: 0, prompt: 0, quota: 0, runtime: 0, served: 0 }));
     row[o.stage]++;
     if (o.code) this.codes.set(o.code, (this.codes.get(o.code) ?? 0) + 1);
   }
