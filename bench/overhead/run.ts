@@ -32,13 +32,14 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnSimPod } from '../../runtimes/sim/spawn.js';
 import { closedLoop, openLoop, percentile, streamChunkRate, streamTtft, type Target } from './load.js';
 import { UsageSampler, backgroundCores, cpuMs, rssMiB, type ProcessUsage } from './procstat.js';
 import { writeSection } from '../results.js';
 import { children, freePort, progress, sleep, stopAll, terminate } from '../support/processes.js';
+import { prepareDatabase } from '../support/setup.js';
 import { renderSection, toJson, type ArmName, type BenchResults, type PhaseSample } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -124,21 +125,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---------------------------------------------------------------------------------------------------
 // Set-up: services, database, the three processes
-
-interface SetupModule {
-  ensureServices(databaseUrl: string, redisUrl: string): Promise<void>;
-  ensureDatabase(databaseUrl: string): Promise<void>;
-  migrate(databaseUrl: string): void;
-}
-
-async function prepareDatabase(databaseUrl: string, redisUrl: string): Promise<void> {
-  // The same steps `npm start` and `npm test` use: start local PostgreSQL/Redis if down, create the
-  // database with pg if missing, `prisma migrate deploy` through scripts/unref-timers.mjs.
-  const setup = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'lib', 'setup.mjs')).href)) as SetupModule;
-  await setup.ensureServices(databaseUrl, redisUrl);
-  await setup.ensureDatabase(databaseUrl);
-  setup.migrate(databaseUrl);
-}
 
 /**
  * A private redis-server for the gateway, so the benchmark neither sees nor disturbs anyone else's

@@ -124,6 +124,9 @@ return out
  * admission time, so it stays in the same window); spend moves by the difference between real and
  * reserved cost. Both sides are passed (not their difference) so each can be checked to be ≥ 0.
  * Returns the spend totals (day, month) of each scope after the update, for soft-budget alerts.
+ * Applies once: the first scope's lease is the receipt. A settle retried after a lost reply (Redis
+ * went away after running it) finds the lease gone and changes nothing, returning no totals; so does
+ * one whose lease lapsed (the reservation then stands: over-counted, never under).
  */
 export const SETTLE_SCRIPT = `${AMOUNT}
 local id, day, month = ARGV[1], ARGV[6], ARGV[7]
@@ -132,6 +135,7 @@ local actual = amount('actual_tokens', ARGV[3])
 local reserved_cost = amount('reserved_cost', ARGV[4])
 local delta = amount('actual_cost', ARGV[5]) - reserved_cost
 local out = {}
+if redis.call('ZREM', ARGV[8] .. ':cc', id) == 0 then return out end
 for i = 8, #ARGV do
   local p = ARGV[i]
   redis.call('ZREM', p .. ':cc', id)

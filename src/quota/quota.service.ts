@@ -144,24 +144,43 @@ export class QuotaService implements OnApplicationShutdown {
       settle: async (usage) => {
         if (settled) return;
         settled = true;
-        clearInterval(renewal);
-        this.renewals.delete(renewal);
+        const done = () => {
+          clearInterval(renewal);
+          this.renewals.delete(renewal);
+        };
         const actualTokens = usage.promptTokens + usage.completionTokens;
         const actualCost = cost(usage.promptTokens, usage.completionTokens);
-        try {
-          const totals = await this.store.settle({ id, reservedTokens: tokens, actualTokens, reservedCostMicros: reservedCost, actualCostMicros: actualCost, day, month, prefixes });
-          this.alertSoftBudgets(principal, scopes, totals, actualCost);
-        } catch (err) {
-          if (err instanceof QuotaAmountError) {
-            // Usage that cannot be real is not applied: the reservation stands (over-counts, the safe
-            // side) until it leaves the window, and the lease lapses after leaseMs.
-            this.metrics.quotaErrors.inc({ stage: 'settle_refused' });
-            this.logger.error({ err, quotaId: id, orgId: principal.orgId, usage }, 'quota settlement refused: usage is not a whole number ≥ 0; the reservation stands');
+        const settlement = { id, reservedTokens: tokens, actualTokens, reservedCostMicros: reservedCost, actualCostMicros: actualCost, day, month, prefixes };
+        // Redis unreachable (restarting, failing over): the settlement is retried with backoff for up to
+        // leaseMs while the lease keeps being renewed, so usage is not lost to a short outage. Retrying
+        // is safe: the script applies a settlement once (the lease is its receipt).
+        const giveUpAt = Date.now() + this.leaseMs;
+        for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+          try {
+            const totals = await this.store.settle(settlement);
+            done();
+            this.alertSoftBudgets(principal, scopes, totals, actualCost);
             return;
+          } catch (err) {
+            if (err instanceof QuotaAmountError) {
+              done();
+              // Usage that cannot be real is not applied: the reservation stands (over-counts, the safe
+              // side) until it leaves the window, and the lease lapses after leaseMs.
+              this.metrics.quotaErrors.inc({ stage: 'settle_refused' });
+              this.logger.error({ err, quotaId: id, orgId: principal.orgId, usage }, 'quota settlement refused: usage is not a whole number ≥ 0; the reservation stands');
+              return;
+            }
+            this.metrics.quotaErrors.inc({ stage: 'settle' });
+            if (Date.now() + delayMs > giveUpAt || !this.renewals.has(renewal)) {
+              done();
+              // The reservation stands (fails safe: over-counts) and the lease lapses on its own.
+              this.logger.error({ err, quotaId: id, orgId: principal.orgId, usage }, 'quota settle failed until the lease time ran out; the reservation stands');
+              return;
+            }
+            // A Redis outage is logged once (then its recovery) by the Redis service; anything else per attempt.
+            if (!this.store.reportOutage(err, 'quota_settle')) this.logger.warn({ err, quotaId: id, retryInMs: delayMs }, 'quota settle failed; retrying');
+            await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
           }
-          // The reservation stands (fails safe: over-counts) and the lease lapses on its own.
-          this.metrics.quotaErrors.inc({ stage: 'settle' });
-          if (!this.store.reportOutage(err, 'quota_settle')) this.logger.error({ err, quotaId: id }, 'quota settle failed; the reservation will expire');
         }
       },
     };
@@ -237,6 +256,8 @@ export class QuotaService implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
+    // Also ends the retries of pending settlements (they check membership before waiting again).
     for (const timer of this.renewals) clearInterval(timer);
+    this.renewals.clear();
   }
 }

@@ -131,19 +131,32 @@ describe('quota store refuses amounts that would corrupt a limit (real Redis)', 
     const settled = await state(s.prefix);
     assert.deepEqual([settled.tokens, settled.reservations], ['10', [`${request.id}:10`]]);
   });
+
+  it('applies a settlement once: a retry (its first reply lost with Redis) or a late duplicate changes nothing', async () => {
+    await ready;
+    const s = scope();
+    const request = admitRequest(s, { tokens: 100, costMicros: 50 });
+    assert.equal((await store.admit(request)).admitted, true);
+    const settlement = { id: request.id, reservedTokens: 100, actualTokens: 30, reservedCostMicros: 50, actualCostMicros: 20, day: DAY, month: MONTH, prefixes: [s.prefix] };
+    assert.deepEqual(await store.settle(settlement), [[20, 20]]);
+    const once = await state(s.prefix);
+    assert.deepEqual([once.tokens, once.day, once.month, once.leases], ['30', '20', '20', []]);
+    assert.deepEqual(await store.settle(settlement), [], 'the second settlement finds no lease and returns no totals');
+    assert.deepEqual(await state(s.prefix), once);
+  });
 });
 
 describe('quota service with amounts validation should have refused', () => {
   const logged: Array<{ msg: string; stage?: string }> = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
 
-  function service(limits: Partial<Limits>) {
+  function service(limits: Partial<Limits>, quotaStore: QuotaStore = store) {
     const tiers = Object.fromEntries((Object.keys(DEFAULT_TIER_LIMITS) as Tier[]).map((t) => [t, { ...NO_LIMITS, ...limits }])) as Record<Tier, Limits>;
     const config = { redisUrl: REDIS, quota: { tiers, leaseMs: 60_000, failMode: { rate: 'open', spend: 'closed' } } } as AppConfig;
     const policies = new LimitPolicyService(null as unknown as LimitPolicyRepository, { listen: () => undefined } as unknown as InvalidationBus, config, logger);
     const metrics = new MetricsService();
     const audit = { append: async () => undefined } as unknown as AuditLogRepository;
-    return { quota: new QuotaService(store, policies, metrics, audit, config, logger), metrics };
+    return { quota: new QuotaService(quotaStore, policies, metrics, audit, config, logger), metrics };
   }
   const principal = (): Principal => ({ orgId: `org-${randomUUID()}`, keyId: `key-${randomUUID()}`, keyPrefix: 'sk-sy-test', tier: 'standard', scopes: new Set(['inference']), allowedModels: null });
   const model: CatalogModel = {
@@ -164,6 +177,27 @@ describe('quota service with amounts validation should have refused', () => {
     assert.equal(ticket.headers['x-ratelimit-remaining-requests'], '9', 'the refused requests were not counted');
     assert.equal(ticket.headers['x-ratelimit-remaining-tokens'], String(10_000 - 20));
     await ticket.settle({ promptTokens: 10, completionTokens: 10 });
+  });
+
+  it('retries a settlement that failed while Redis was unreachable, and applies it once', async () => {
+    await ready;
+    let failures = 2;
+    // The real store, except that its first two settlements fail the way ioredis does while reconnecting.
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'settle') return (s: Parameters<QuotaStore['settle']>[0]) => (failures-- > 0 ? Promise.reject(new Error('Connection is closed.')) : target.settle(s));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const { quota, metrics } = service({ tpm: 10_000, dailySpend: 1 }, flaky);
+    const who = principal();
+    const ticket = await quota.admit(who, model, 100, 400);
+    await ticket.settle({ promptTokens: 100, completionTokens: 50 });
+    assert.equal(await errors(metrics, 'settle'), 2, 'two failed attempts, then the settlement went through');
+    const next = await quota.admit(who, model, 10, 10);
+    assert.equal(next.headers['x-ratelimit-remaining-tokens'], String(10_000 - 150 - 20), 'the reservation was replaced by the real 150 tokens, once');
+    await next.settle({ promptTokens: 10, completionTokens: 10 });
   });
 
   it('logs and counts a refused settlement, and the reservation stands', async () => {

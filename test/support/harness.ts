@@ -38,19 +38,36 @@ export function uniqueSuffix(): string {
 }
 
 /** A small catalogue: a chat pool of `replicas` simulator pods and an embedding pool. */
-export function testCatalogue(suffix: string, opts: { replicas?: number; simArgs?: string[]; extraPools?: CatalogueConfig['pools']; extraModels?: CatalogueConfig['models'] } = {}): CatalogueConfig {
+export function testCatalogue(
+  suffix: string,
+  opts: { replicas?: number; simArgs?: string[]; profile?: string; prices?: { input: number; output: number }; extraPools?: CatalogueConfig['pools']; extraModels?: CatalogueConfig['models'] } = {},
+): CatalogueConfig {
+  const profile = opts.profile ?? SIM_PROFILE;
+  const prices = opts.prices ? { inputPricePerMTok: opts.prices.input, outputPricePerMTok: opts.prices.output } : {};
   return parseCatalogue(
     {
       pools: [
-        { name: `chat-${suffix}`, runtime: 'sim', provider: 'local', servedModel: 'meta-llama/Llama-3.2-1B-Instruct', replicas: opts.replicas ?? 1, sim: { profile: SIM_PROFILE, args: ['--max-model-len', '4096', ...(opts.simArgs ?? [])] } },
-        { name: `embed-${suffix}`, runtime: 'sim', provider: 'local', servedModel: 'test/embed', replicas: 1, sim: { profile: SIM_PROFILE, args: ['--embedding-dim', '64', '--tokenizer', 'llama3'] } },
+        { name: `chat-${suffix}`, runtime: 'sim', provider: 'local', servedModel: 'meta-llama/Llama-3.2-1B-Instruct', replicas: opts.replicas ?? 1, sim: { profile, args: ['--max-model-len', '4096', ...(opts.simArgs ?? [])] } },
+        { name: `embed-${suffix}`, runtime: 'sim', provider: 'local', servedModel: 'test/embed', replicas: 1, sim: { profile, args: ['--embedding-dim', '64', '--tokenizer', 'llama3'] } },
         ...(opts.extraPools ?? []),
       ],
       models: [
-        { name: `chat-${suffix}`, aliases: [`alias-${suffix}`], pool: `chat-${suffix}`, contextWindow: 4096, tokenizer: 'llama3' },
-        { name: `embed-${suffix}`, kind: 'embedding', pool: `embed-${suffix}`, contextWindow: 8192, tokenizer: 'llama3' },
+        { name: `chat-${suffix}`, aliases: [`alias-${suffix}`], pool: `chat-${suffix}`, contextWindow: 4096, tokenizer: 'llama3', ...prices },
+        { name: `embed-${suffix}`, kind: 'embedding', pool: `embed-${suffix}`, contextWindow: 8192, tokenizer: 'llama3', ...prices },
         ...(opts.extraModels ?? []),
       ],
+    },
+    'test catalogue',
+  );
+}
+
+/** One chat model on a static pool of already running pods (e.g. simulator pods a test spawned and may kill). */
+export function staticCatalogue(suffix: string, endpoints: string[], opts: { prices?: { input: number; output: number } } = {}): CatalogueConfig {
+  const prices = opts.prices ? { inputPricePerMTok: opts.prices.input, outputPricePerMTok: opts.prices.output } : {};
+  return parseCatalogue(
+    {
+      pools: [{ name: `static-${suffix}`, runtime: 'sim', provider: 'static', servedModel: 'meta-llama/Llama-3.2-1B-Instruct', endpoints }],
+      models: [{ name: `m-${suffix}`, pool: `static-${suffix}`, contextWindow: 4096, tokenizer: 'llama3', ...prices }],
     },
     'test catalogue',
   );

@@ -1,101 +1,85 @@
 /**
- * A Redis server of the test's own, on a spare loopback port, that the test may stop and start again
- * (outages, restarts) without disturbing anyone else's Redis. No persistence: a restart starts empty,
- * as a Redis without AOF/RDB does.
- *
- *   const redis = await startPrivateRedis();
- *   … SWITCHYARD_REDIS_URL: redis.url …
- *   await redis.stop();   // the outage (SIGTERM; resolves once the process has exited)
- *   await redis.start();  // the same port again; resolves once it answers PING
- *   await redis.destroy(); // also done on process exit
- *
- * Needs `redis-server` on the PATH (Debian: apt-get install redis-server), or REDIS_SERVER=<path>.
+ * A redis-server of a test's own on a spare port, so a suite can stop and restart Redis without
+ * touching the shared instance. It persists with an append-only file fsynced on every write, so a
+ * restart — even after SIGKILL — keeps every counter that was acknowledged, as a production Redis with
+ * AOF would: what is lost across a restart is then only what the gateway failed to write.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { Redis } from 'ioredis';
-import { eventually } from './eventually.js';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface PrivateRedis {
   port: number;
   url: string;
-  /** Whether the server process is running. */
-  readonly running: boolean;
+  readonly pid: number;
+  /** Stops the server (SIGTERM: a clean shutdown, or SIGKILL: a crash) and waits for its exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and data directory; resolves once it answers PING. */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops it for good and removes its data directory. */
   destroy(): Promise<void>;
 }
 
-/** A port nothing listens on right now (the OS picks it; closed again before use). */
-export async function sparePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
 
-async function answersPing(port: number): Promise<boolean> {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setTimeout(500, () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => (socket.destroy(), resolve(data.toString().startsWith('+PONG'))));
+  });
 }
 
-export async function startPrivateRedis(opts: { port?: number; startTimeoutMs?: number } = {}): Promise<PrivateRedis> {
-  const port = opts.port ?? (await sparePort());
-  const binary = process.env.REDIS_SERVER ?? 'redis-server';
+/** `persist: false` runs without the append-only file (a benchmark's Redis, not restarted). */
+export async function startPrivateRedis(opts: { persist?: boolean } = {}): Promise<PrivateRedis> {
+  const persistence = opts.persist === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-redis-'));
   let child: ChildProcess | undefined;
-  let output = '';
-
-  const kill = () => child?.kill('SIGKILL');
-  process.once('exit', kill);
+  const exitOf = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => c.once('exit', () => resolve())));
 
   const start = async () => {
-    if (child) return;
-    output = '';
-    const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    proc.stdout!.on('data', (d) => (output = (output + d).slice(-4000)));
-    proc.stderr!.on('data', (d) => (output = (output + d).slice(-4000)));
-    proc.once('exit', () => {
-      if (child === proc) child = undefined;
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--loglevel', 'warning'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
     });
-    proc.once('error', (err) => (output += `\n${err.message}`));
-    try {
-      await eventually(async () => child === proc && (await answersPing(port)), `redis-server on port ${port} to answer PING`, opts.startTimeoutMs ?? 10_000, 25);
-    } catch (err) {
-      proc.kill('SIGKILL');
-      throw new Error(`${(err as Error).message}\n${output}`);
+    const started = child;
+    const deadline = performance.now() + 10_000;
+    while (performance.now() < deadline) {
+      if (started.exitCode !== null) throw new Error(`redis-server on port ${port} exited with code ${started.exitCode}`);
+      if (await ping(port)) return;
+      await new Promise((r) => setTimeout(r, 20));
     }
+    throw new Error(`redis-server on port ${port} did not answer PING within 10 s`);
   };
-
-  const stop = async () => {
-    const proc = child;
-    if (!proc) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGTERM');
-    await exited;
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (!child) return;
+    const c = child;
+    child = undefined;
+    c.kill(signal);
+    await exitOf(c);
   };
-
   await start();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    get running() {
-      return child !== undefined;
+    get pid() {
+      return child?.pid ?? -1;
     },
-    start,
     stop,
+    start,
     destroy: async () => {
-      await stop();
-      process.removeListener('exit', kill);
+      await stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
