@@ -52,8 +52,15 @@ before(async () => {
     },
     'catalogue test',
   );
-  // Two replicas of one deployment: the same config file.
-  [a, b] = await Promise.all([bootGateway(catalogue), bootGateway(catalogue)]);
+  // Two replicas of one deployment: the same config file, started together.
+  const started = await Promise.allSettled([bootGateway(catalogue), bootGateway(catalogue)]);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    // Close the one that did start, or its handles keep the test process alive.
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  [a, b] = started.map((s) => (s as PromiseFulfilledResult<TestGateway>).value) as [TestGateway, TestGateway];
 });
 after(async () => {
   await Promise.all([a?.close(), b?.close()]);
@@ -85,14 +92,14 @@ describe('models through the admin API, two replicas', () => {
         capabilities: { tools: true, vision: false }, fallbacks: [SEEDED], owned_by: 'acme', created_at: 0,
       },
     );
-    // A answers from the moment the call returns; B within a second, through the invalidation bus.
+    // B serves it within a second, through the invalidation bus; A from the moment the call returns.
     const answered = performance.now();
+    // (Polled through B's admin view, which reads the same in-memory catalogue as /v1 and calls no pod.)
+    await eventually(async () => (await admin(b, 'GET', `/models/${ADDED_ALIAS}`)).status === 200, 'replica B to load the new model', 1_000, 1);
+    t.diagnostic(`create call ${(answered - started).toFixed(0)} ms; B had it ${(performance.now() - answered).toFixed(0)} ms after the answer`);
+    assert.equal((await chat(b, ADDED_ALIAS)).model, ADDED_ALIAS);
     const res = await chat(a, ADDED);
     assert.equal(res.model, ADDED);
-    await eventually(async () => (await statusOf(chat(b, ADDED_ALIAS))) === 200, 'replica B to serve the new model', 1_000, 1);
-    const elapsed = performance.now() - started;
-    t.diagnostic(`create call ${(answered - started).toFixed(0)} ms; B served it ${(performance.now() - answered).toFixed(0)} ms after the answer`);
-    assert.ok(elapsed < 1_500, `${elapsed} ms`);
     const listed = await b.client.models.list();
     assert.ok(listed.data.some((m) => m.id === ADDED));
     const fetched = await admin(b, 'GET', `/models/${ADDED_ALIAS}`);
@@ -184,6 +191,11 @@ describe('models through the admin API, two replicas', () => {
       { name: SEEDED, deleted: false, fields: ['contextWindow', 'inputPricePerMTok'] },
       { name: EXTRA, deleted: true, fields: [] },
     ]);
+    // A deleted name can be created again, with the new definition.
+    const revived = await admin(a, 'POST', '/models', { name: EXTRA, pool: POOL, context_window: 1024, tokenizer: 'llama3' });
+    assert.equal(revived.status, 201, JSON.stringify(revived.body));
+    assert.equal(revived.body.context_window, 1024);
+    await eventually(async () => (await statusOf(chat(b, EXTRA))) === 200, 'replica B to serve the re-created model', 1_000, 5);
   });
 
   it('documents the endpoints on the admin OpenAPI page', async () => {
