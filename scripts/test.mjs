@@ -38,7 +38,7 @@ let files = ['src', 'runtimes', 'test']
   });
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 step(`running ${files.length} test files`);
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-force-exit', '--test-reporter=spec', ...files], {
   cwd: ROOT,
   stdio: 'inherit',
   env: { ...process.env, SWITCHYARD_DATABASE_URL: databaseUrl, SWITCHYARD_REDIS_URL: redisUrl, SWITCHYARD_LOG_LEVEL: process.env.SWITCHYARD_LOG_LEVEL ?? 'silent' },

@@ -15,7 +15,7 @@ import { assertSupported } from '../../src/validation/capabilities.js';
 import { RequestValidator } from '../../src/validation/request-validator.js';
 import { writeSection } from '../results.js';
 
-const promptConfig: AppConfig['prompt'] = { offloadBytes: 16 * 1024, workers: 1, maxMessages: 2048, maxMessageChars: 4 << 20, maxTools: 128, maxSchemaDepth: 10 };
+const promptConfig: AppConfig['prompt'] = { offloadBytes: 16 * 1024, workers: 1, maxMessages: 2048, maxMessageChars: 4 << 20, maxTools: 128, maxSchemaDepth: 10, imageUrlHosts: [], maxImageUrlBytes: 4 << 20 };
 const config = { prompt: promptConfig } as AppConfig;
 const model: CatalogModel = {
   name: 'm', kind: 'chat', aliases: [], pool: 'p', runtime: 'sim', servedModel: 'm', contextWindow: 131072, maxOutputTokens: null,

@@ -10,7 +10,7 @@ import type { SimContext } from './context.js';
 import { contextLengthError, SimError } from './errors.js';
 import { runGeneration, type GenerationJob, type Usage } from './generation.js';
 import { choiceSeed, tokenLogprob, type OutputLimits, type OutputPlan } from './output.js';
-import { bad, checkModel, MAX_LOGPROBS, optBool, optInt, optObject, parseSampling, type Body } from './params.js';
+import { bad, checkModel, MAX_LOGPROBS, optBool, optCacheSalt, optInt, optObject, parseSampling, type Body } from './params.js';
 import { createRng, hashIds, pick } from './rng.js';
 import type { JsonSchema } from './schema-fill.js';
 import { corkForTick, requestFaults, sendError, sendJson, sseDone, sseError, sseEvent, startSse, uuidHex } from './http.js';
@@ -37,6 +37,7 @@ export function handleChat(ctx: SimContext, req: IncomingMessage, res: ServerRes
   const toolChoice = parseToolChoice(body.tool_choice, tools);
   const format = parseResponseFormat(body.response_format);
   const faults = requestFaults(ctx, req);
+  const cacheSalt = optCacheSalt(body);
 
   let prompt: string;
   try {
@@ -80,7 +81,7 @@ export function handleChat(ctx: SimContext, req: IncomingMessage, res: ServerRes
       choices.push({ plan: ctx.vocab.proseOutput(seed, limits), seed });
     }
   }
-  const jobs: GenerationJob[] = choices.map((c, i) => ({ promptIds, plan: c.plan, countsPrompt: i === 0 }));
+  const jobs: GenerationJob[] = choices.map((c, i) => ({ promptIds, cacheSalt, plan: c.plan, countsPrompt: i === 0 }));
   const meta: ResponseMeta = {
     id: `chatcmpl-${uuidHex()}`,
     created: Math.floor(Date.now() / 1000),

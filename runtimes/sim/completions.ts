@@ -9,7 +9,7 @@ import { contextLengthError } from './errors.js';
 import { runGeneration, type GenerationJob } from './generation.js';
 import { corkForTick, requestFaults, sendError, sendJson, sseDone, sseError, sseEvent, startSse, uuidHex } from './http.js';
 import { choiceSeed, tokenLogprob, type OutputPlan } from './output.js';
-import { bad, checkModel, optBool, optInt, parsePromptList, parseSampling, type Body } from './params.js';
+import { bad, checkModel, optBool, optCacheSalt, optInt, parsePromptList, parseSampling, type Body } from './params.js';
 import { hashIds } from './rng.js';
 
 /** vLLM's completions endpoint caps `logprobs` at max_logprobs (20); OpenAI at 5. */
@@ -32,6 +32,7 @@ export function handleCompletions(ctx: SimContext, req: IncomingMessage, res: Se
     typeof p === 'string' ? { ids: ctx.tokenizer.encode(p, { addSpecialTokens: addSpecial }), text: p } : { ids: p, text: ctx.tokenizer.decode(p) },
   );
   const faults = requestFaults(ctx, req);
+  const cacheSalt = optCacheSalt(body);
   const { maxModelLen } = ctx.config;
   const samples: Sample[] = [];
   const jobs: GenerationJob[] = [];
@@ -48,7 +49,7 @@ export function handleCompletions(ctx: SimContext, req: IncomingMessage, res: Se
       const seed = choiceSeed({ serverSeed: ctx.config.seed, promptHash, seed: sampling.seed, temperature: sampling.temperature, index: j });
       const plan = ctx.vocab.proseOutput(seed, limits);
       samples.push({ plan, seed, promptText: prompt.text });
-      jobs.push({ promptIds: prompt.ids, plan, countsPrompt: j === 0 });
+      jobs.push({ promptIds: prompt.ids, cacheSalt, plan, countsPrompt: j === 0 });
     }
   }
 

@@ -44,6 +44,8 @@ export interface RequestSpec {
    * when their prefill completes.
    */
   outputTokenIds: readonly number[];
+  /** vLLM's cache_salt: seeds the first block's hash, so only equal salts share cached blocks. */
+  cacheSalt?: string;
   sink: RequestSink;
 }
 
@@ -85,6 +87,7 @@ const enum State {
 
 class Seq implements KvSeq {
   readonly tokenIds: number[];
+  readonly cacheSalt: string | undefined;
   blocks: number[] = [];
   blockHashes: number[] = [];
   state = State.Waiting;
@@ -101,6 +104,7 @@ class Seq implements KvSeq {
     readonly arrivalMs: number,
   ) {
     this.tokenIds = spec.promptTokenIds.concat(spec.outputTokenIds);
+    this.cacheSalt = spec.cacheSalt;
   }
 
   get promptLen(): number {

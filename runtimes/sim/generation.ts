@@ -13,6 +13,8 @@ import type { SimContext } from './context.js';
 
 export interface GenerationJob {
   promptIds: readonly number[];
+  /** vLLM's cache_salt: only requests with the same salt share prefix-cache blocks. */
+  cacheSalt?: string;
   plan: OutputPlan;
   /** True for the first job of each prompt: its prompt (and cached) tokens count once in usage. */
   countsPrompt: boolean;
@@ -95,6 +97,7 @@ class GenerationRun {
       this.ctx.loop.submit({
         id: this.ids[i],
         promptTokenIds: job.promptIds,
+        cacheSalt: job.cacheSalt,
         outputTokenIds: job.plan.ids,
         sink: {
           onToken: (index) => this.deliver(() => this.token(i, index)),

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BLOCK_SIZE, KvCache, type KvSeq } from './kv-cache.js';
 
-function seq(ids: number[]): KvSeq {
-  return { tokenIds: ids, blocks: [], blockHashes: [] };
+function seq(ids: number[], cacheSalt?: string): KvSeq {
+  return { tokenIds: ids, blocks: [], blockHashes: [], cacheSalt };
 }
 
 const range = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
@@ -41,6 +41,21 @@ describe('KvCache', () => {
     assert.equal(kv.findCachedPrefix(seq(range(0, 50)), 49).length, 3);
     assert.equal(kv.findCachedPrefix(seq(range(0, 48)), 47).length, 2, 'the last token is never a hit');
     assert.equal(kv.findCachedPrefix(seq([1, ...range(1, 49)]), 49).length, 0);
+  });
+
+  it('shares cached blocks only between sequences with the same cache_salt (none is a salt of its own)', () => {
+    const kv = new KvCache(32);
+    const a = seq(range(0, 64), 'org-a');
+    kv.allocate(a, 64);
+    kv.cacheFullBlocks(a, 64);
+    assert.equal(kv.findCachedPrefix(seq(range(0, 64), 'org-a'), 63).length, 3);
+    assert.equal(kv.findCachedPrefix(seq(range(0, 64), 'org-b'), 63).length, 0);
+    assert.equal(kv.findCachedPrefix(seq(range(0, 64)), 63).length, 0);
+    const plain = seq(range(0, 64));
+    kv.allocate(plain, 64);
+    kv.cacheFullBlocks(plain, 64);
+    assert.equal(kv.findCachedPrefix(seq(range(0, 64)), 63).length, 3);
+    assert.equal(kv.findCachedPrefix(seq(range(0, 64), 'org-b'), 63).length, 0);
   });
 
   it('shares cached blocks between sequences by reference count', () => {

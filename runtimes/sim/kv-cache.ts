@@ -3,7 +3,9 @@
  *
  * - The pool has `numBlocks` blocks of `blockSize` (16) tokens. A sequence owns a list of blocks.
  * - Every full block of known token ids gets a chained hash (parent hash + its 16 ids) and is
- *   registered in the hash → block map, so a later sequence with the same prefix reuses it.
+ *   registered in the hash → block map, so a later sequence with the same prefix reuses it. A
+ *   request's `cache_salt` seeds the first block's parent (vLLM mixes it into the first block's extra
+ *   keys): requests with different salts share no block, equal salts share as usual.
  * - Blocks nobody references sit in a free queue (doubly linked list over typed arrays, O(1) ops).
  *   A freed block keeps its hash and stays hittable until allocation pops it from the head of the
  *   queue (LRU eviction). Sequences free their blocks tail-first, so a prompt's last blocks are
@@ -21,6 +23,8 @@ export interface KvSeq {
   blocks: number[];
   /** Chained hashes of the sequence's full blocks, computed lazily. */
   blockHashes: number[];
+  /** vLLM's cache_salt, if the request carried one. */
+  readonly cacheSalt?: string;
 }
 
 const NIL = -1;
@@ -144,7 +148,7 @@ export class KvCache {
   private hashOf(seq: KvSeq, blockIndex: number): number {
     const hashes = seq.blockHashes;
     for (let i = hashes.length; i <= blockIndex; i++) {
-      hashes.push(hashBlock(i === 0 ? 0 : hashes[i - 1], seq.tokenIds, i * BLOCK_SIZE));
+      hashes.push(hashBlock(i === 0 ? saltSeed(seq.cacheSalt) : hashes[i - 1], seq.tokenIds, i * BLOCK_SIZE));
     }
     return hashes[blockIndex];
   }
@@ -182,6 +186,20 @@ export class KvCache {
     this.next[b] = NIL;
     this.freeCount--;
   }
+}
+
+/** The parent hash of a sequence's first block: 0 without a salt, else a 53-bit hash of the salt. */
+export function saltSeed(salt: string | undefined): number {
+  if (!salt) return 0;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < salt.length; i++) {
+    const c = salt.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  // Never 0 (the unsalted seed): a salt must not land in the unsalted namespace.
+  return (h2 >>> 11) * 0x100000000 + (h1 >>> 0) || 1;
 }
 
 /**

@@ -56,6 +56,17 @@ export function optObject(body: Body, key: string): Body | undefined {
   return v as Body;
 }
 
+/**
+ * vLLM's `cache_salt`: a non-empty string salting the request's prefix-cache block hashes (vLLM:
+ * "Parameter 'cache_salt' must be a non-empty string if provided.").
+ */
+export function optCacheSalt(body: Body): string | undefined {
+  const v = body.cache_salt;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0) throw bad("Parameter 'cache_salt' must be a non-empty string if provided.", 'cache_salt');
+  return v;
+}
+
 export function parseSampling(body: Body): SamplingParams {
   const stream = optBool(body, 'stream') ?? false;
   const streamOptions = optObject(body, 'stream_options');

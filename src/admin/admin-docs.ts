@@ -9,7 +9,7 @@ export function setupAdminDocs(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Switchyard admin API')
     .setDescription(
-      'Organizations, API keys, limits, the model catalogue and the audit log. Authenticate with `Authorization: Bearer <key>` using a key with the ' +
+      'Organizations, API keys, limits, the model catalogue, pools and the audit log. Authenticate with `Authorization: Bearer <key>` using a key with the ' +
         '`platform_admin` scope (every organization) or `org_admin` (its own organization only; other organizations answer 404). ' +
         'Errors use OpenAI\'s error object. Every mutating call is written to the audit log.',
     )

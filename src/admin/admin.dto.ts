@@ -133,6 +133,14 @@ export class AuditLogQueryDto {
   org_id?: string;
 }
 
+export class PoolReplicasDto {
+  @ApiProperty({ minimum: 0, maximum: 1000, description: "Desired replicas, written to the pool's workload (Kubernetes: the Deployment's scale subresource)." })
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  replicas!: number;
+}
+
 const limitField = (description: string, integer: boolean) => {
   const decorators = [
     ApiPropertyOptional({ type: Number, nullable: true, minimum: 0, description }),

@@ -1,5 +1,5 @@
 /**
- * /admin/v1: organizations, keys, limits, the model catalogue, audit log. Ordinary Nest guards and DTO pipes run here (not
+ * /admin/v1: organizations, keys, limits, the model catalogue, pools, audit log. Ordinary Nest guards and DTO pipes run here (not
  * on /v1): the per-IP throttle (@nestjs/throttler on the shared Redis storage) before AdminGuard's
  * key check, so a flood of guessed admin keys is cut before it reaches the key cache's database fallback.
  */
@@ -9,6 +9,8 @@ import { AuthModule } from '../auth/index.js';
 import { CatalogModule } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { EdgeModule } from '../edge/index.js';
+import { FleetModule } from '../fleet/index.js';
+import { SchedulerModule } from '../scheduler/index.js';
 import { RedisThrottlerStorage } from '../edge/index.js';
 import { QuotaModule } from '../quota/index.js';
 import { TenancyModule } from '../tenancy/index.js';
@@ -19,6 +21,7 @@ import { AuditLogController } from './audit-log.controller.js';
 import { LimitsController } from './limits.controller.js';
 import { ModelsController } from './models.controller.js';
 import { OrganizationsController } from './organizations.controller.js';
+import { PoolsController } from './pools.controller.js';
 
 const MINUTE_MS = 60_000;
 
@@ -28,6 +31,8 @@ const MINUTE_MS = 60_000;
     TenancyModule,
     QuotaModule,
     CatalogModule,
+    FleetModule,
+    SchedulerModule,
     ThrottlerModule.forRootAsync({
       imports: [EdgeModule],
       inject: [RedisThrottlerStorage, APP_CONFIG],
@@ -41,7 +46,7 @@ const MINUTE_MS = 60_000;
       }),
     }),
   ],
-  controllers: [OrganizationsController, ApiKeysController, LimitsController, ModelsController, AuditLogController],
+  controllers: [OrganizationsController, ApiKeysController, LimitsController, ModelsController, PoolsController, AuditLogController],
   providers: [AdminThrottlerGuard, AdminGuard],
 })
 export class AdminModule {}

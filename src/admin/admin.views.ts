@@ -11,6 +11,7 @@ import { TIERS, type Limits } from '../config/index.js';
 import { isPlatformAdmin } from '../tenancy/index.js';
 import { TIER_POLICIES } from '../tenancy/index.js';
 import type { LimitPolicyRecord } from '../quota/index.js';
+import type { PoolStatus } from '../fleet/index.js';
 import type { ApiKeyRecord, AuditRecord, OrganizationRecord, Page } from '../tenancy/index.js';
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -161,7 +162,7 @@ export class AuditEntryView {
   @ApiProperty() created_at!: number;
   @ApiProperty({ example: 'api_key.revoke' }) action!: string;
   @ApiProperty({ type: String, nullable: true }) org_id!: string | null;
-  @ApiProperty({ enum: ['organization', 'api_key'] }) target_type!: string;
+  @ApiProperty({ enum: ['organization', 'api_key', 'limit_policy', 'pool'] }) target_type!: string;
   @ApiProperty({ type: String, nullable: true }) target_id!: string | null;
   @ApiProperty({ description: 'Who: the acting key (all null for the system itself).' }) actor!: { key_id: string | null; key_prefix: string | null; org_id: string | null };
   @ApiProperty({ description: 'From where.' }) source!: { ip: string | null; user_agent: string | null; request_id: string | null };
@@ -293,6 +294,50 @@ class ErrorDetail {
   @ApiProperty({ type: String, nullable: true, description: 'The offending field, e.g. `allowed_models[1]`.' }) param!: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'invalid_value' }) code!: string | null;
 }
+export class PoolReplicasView {
+  @ApiProperty({ description: "Desired replicas (Kubernetes: the Deployment's spec.replicas)." }) desired!: number;
+  @ApiProperty({ description: 'Replicas that exist (status.replicas).' }) current!: number;
+  @ApiProperty({ description: 'Replicas passing their readiness probe (status.readyReplicas).' }) ready!: number;
+}
+
+export class PoolPodView {
+  @ApiProperty({ description: "The pod's id (Kubernetes: the pod's name)." }) id!: string;
+  @ApiProperty({ example: 'http://10.1.2.3:8000' }) url!: string;
+  @ApiProperty({ enum: ['starting', 'ready', 'draining', 'dead'], description: 'draining: terminating; finishes its requests, takes no new ones.' }) state!: string;
+  @ApiProperty({ description: 'Requests this gateway replica has in flight on the pod.' }) in_flight!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Requests running on the pod, as its runtime last reported (null: no recent scrape).' }) running!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Requests waiting in the runtime.' }) waiting!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'KV-cache usage, 0–1, as last scraped.' }) kv_cache_usage!: number | null;
+}
+
+export class PoolView {
+  @ApiProperty({ enum: ['pool'] }) object!: 'pool';
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ['sim', 'vllm', 'trtllm'] }) runtime!: string;
+  @ApiProperty({ enum: ['local', 'static', 'kubernetes'] }) provider!: string;
+  @ApiProperty({ type: PoolReplicasView, nullable: true, description: 'Null where nothing keeps a count (static pools; kubernetes pools without a deployment).' })
+  replicas!: PoolReplicasView | null;
+  @ApiProperty({ description: "Requests waiting in this gateway replica's queue for the pool." }) queue_depth!: number;
+  @ApiProperty({ type: [PoolPodView] }) pods!: PoolPodView[];
+}
+
+export class PoolListView {
+  @ApiProperty({ enum: ['list'] }) object!: 'list';
+  @ApiProperty({ type: [PoolView] }) data!: PoolView[];
+}
+
+export function poolView(pool: PoolStatus, queueDepth: number): PoolView {
+  return {
+    object: 'pool',
+    name: pool.name,
+    runtime: pool.runtime,
+    provider: pool.provider,
+    replicas: pool.replicas,
+    queue_depth: queueDepth,
+    pods: pool.pods.map((p) => ({ id: p.id, url: p.url, state: p.state, in_flight: p.inFlight, running: p.running, waiting: p.waiting, kv_cache_usage: p.kvUsage })),
+  };
+}
+
 export class ErrorView {
   @ApiProperty({ type: ErrorDetail }) error!: ErrorDetail;
 }

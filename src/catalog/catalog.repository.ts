@@ -81,7 +81,7 @@ export class CatalogRepository {
           runtime: pool.runtime,
           provider: pool.provider,
           servedModel: pool.servedModel,
-          template: { sim: pool.sim ?? null, local: pool.local ? { ...pool.local } : null, endpoints: pool.endpoints ?? null },
+          template: { sim: pool.sim ?? null, local: pool.local ? { ...pool.local } : null, endpoints: pool.endpoints ?? null, kubernetes: pool.kubernetes ? { ...pool.kubernetes } : null },
           replicas: pool.replicas,
           maxReplicas: Math.max(pool.replicas, 1),
         };
@@ -108,7 +108,7 @@ export class CatalogRepository {
     const catalogPools: CatalogPool[] = pools.map((p) => ({
       name: p.name,
       runtime: p.runtime,
-      provider: p.provider === 'kubernetes' ? 'static' : p.provider,
+      provider: p.provider,
       servedModel: p.servedModel,
       replicas: p.replicas,
       template: (p.template ?? {}) as CatalogPool['template'],

@@ -14,7 +14,7 @@ export interface CatalogPool {
   provider: PoolConfig['provider'];
   servedModel: string;
   replicas: number;
-  template: Pick<PoolConfig, 'sim' | 'local' | 'endpoints'>;
+  template: Pick<PoolConfig, 'sim' | 'local' | 'endpoints' | 'kubernetes'>;
 }
 
 /** A model's definition as the admin API and the config file give it. */

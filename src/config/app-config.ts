@@ -33,6 +33,10 @@ export interface AppConfig {
     maxMessageChars: number;
     maxTools: number;
     maxSchemaDepth: number;
+    /** Hosts (or `*.domain` patterns) a chat `image_url` may name with http(s); empty: data: URLs only. */
+    imageUrlHosts: string[];
+    /** Longest `image_url.url`, in characters (a data: URL carries the image). */
+    maxImageUrlBytes: number;
   };
   /** Pre-auth protection per client IP (0 = off); trustProxy makes the client IP come from X-Forwarded-For. */
   edge: { ipRequestsPerMinute: number; adminIpRequestsPerMinute: number; trustProxy: boolean };
@@ -48,7 +52,13 @@ export interface AppConfig {
   /** Model routing, admission scheduling, pod health. */
   scheduling: SchedulingConfig;
   shutdownGraceMs: number;
-  upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number };
+  /**
+   * Upstream HTTP. `simFaultInjection`: forward the client's x-sim-fault header to simulator pods — a
+   * test hook that lets any client fail or kill a pod, so never on by default.
+   */
+  upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number; simFaultInjection: boolean };
+  /** `kubernetes` pools: a kubeconfig file, or (undefined) the in-cluster service account. */
+  kubernetes: { kubeconfig?: string };
   catalogue: CatalogueConfig;
 }
 

@@ -16,6 +16,25 @@ describe('catalogue file', () => {
     assert.throws(() => parseCatalogue({ pools, models: [model, { ...model, name: 'n', aliases: ['m'] }] }, 'f'), /"m" is used twice/);
   });
 
+  it('accepts a kubernetes pool named by selector and port or by an InferencePool, and refuses half or both', () => {
+    const kube = (kubernetes: unknown, extra: Record<string, unknown> = {}) =>
+      parseCatalogue({ pools: [{ name: 'p', runtime: 'vllm', provider: 'kubernetes', servedModel: 's', kubernetes, ...extra }], models: [model] }, 'f');
+    const direct = kube({ deployment: 'llama', selector: { app: 'llama', 'app.kubernetes.io/part-of': 'sy' }, port: 8000 }).pools[0]!;
+    assert.deepEqual(direct.kubernetes, { namespace: 'default', deployment: 'llama', selector: { app: 'llama', 'app.kubernetes.io/part-of': 'sy' }, port: 8000 });
+    assert.equal(kube({ namespace: 'llm', inferencePool: 'llama' }).pools[0]!.kubernetes!.inferencePool, 'llama');
+    assert.throws(() => kube(undefined), /needs kubernetes:/);
+    assert.throws(() => kube({ selector: { app: 'x' } }), /needs selector \(pod labels\) and port/);
+    assert.throws(() => kube({ inferencePool: 'x', port: 8000 }), /either inferencePool or selector and port/);
+    assert.throws(() => kube({ namespace: 'Bad_NS', inferencePool: 'x' }), /namespace/);
+    assert.throws(() => kube({ selector: { app: 'x' }, port: 70000 }), /port/);
+    assert.throws(() => kube({ selector: { app: 'bad value!' }, port: 80 }), /selector/);
+    assert.throws(() => kube({ inferencePool: 'x' }, { endpoints: ['http://a'] }), /belong to other providers/);
+    assert.throws(
+      () => parseCatalogue({ pools: [{ ...pools[0], kubernetes: { inferencePool: 'x' } }], models: [model] }, 'f'),
+      /kubernetes section but provider local/,
+    );
+  });
+
   it('accepts only the tokenizer ids the prompt stage can load', () => {
     assert.equal(parseCatalogue({ pools, models: [{ ...model, tokenizer: 'qwen3' }] }, 'f').models[0]!.tokenizer, 'qwen3');
     assert.throws(() => parseCatalogue({ pools, models: [{ ...model, tokenizer: 'gpt2' }] }, 'f'), (err: unknown) => err instanceof ConfigError && /tokenizer/.test(err.message));

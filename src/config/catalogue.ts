@@ -29,10 +29,25 @@ export interface LocalPodCommand {
   startTimeoutMs?: number;
 }
 
+/**
+ * Where a `kubernetes` pool's pods are (docs/architecture.md, Fleet and runtimes). Either the pods are
+ * named directly — `selector` (pod labels, matchLabels semantics) and the runtime `port` — or by a Gateway
+ * API Inference Extension `InferencePool` (inference.networking.k8s.io/v1) whose `selector` and first
+ * `targetPorts` entry say the same. `deployment` is the workload whose `scale` subresource scaling
+ * writes; without it the pool is discovered but not scaled by the gateway.
+ */
+export interface KubernetesPoolConfig {
+  namespace: string;
+  deployment?: string;
+  selector?: Record<string, string>;
+  port?: number;
+  inferencePool?: string;
+}
+
 export interface PoolConfig {
   name: string;
   runtime: RuntimeKind;
-  provider: 'local' | 'static';
+  provider: 'local' | 'static' | 'kubernetes';
   /** Model name the runtime serves (vLLM --served-model-name). */
   servedModel: string;
   replicas: number;
@@ -46,6 +61,8 @@ export interface PoolConfig {
   local?: LocalPodCommand;
   /** static provider: base URLs of already running pods. */
   endpoints?: string[];
+  /** kubernetes provider: where the pods are and which workload scales them. */
+  kubernetes?: KubernetesPoolConfig;
 }
 
 export interface ModelConfig {
@@ -70,6 +87,8 @@ export interface CatalogueConfig {
   tiers?: TierLimitOverrides;
 }
 
+const K8S_NAME = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
+
 const catalogueSchema = {
   type: 'object',
   additionalProperties: false,
@@ -84,7 +103,7 @@ const catalogueSchema = {
         properties: {
           name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]*$' },
           runtime: { enum: ['sim', 'vllm', 'trtllm'] },
-          provider: { enum: ['local', 'static'] },
+          provider: { enum: ['local', 'static', 'kubernetes'] },
           servedModel: { type: 'string', minLength: 1 },
           replicas: { type: 'integer', minimum: 0, maximum: 64, default: 1 },
           sim: {
@@ -104,6 +123,23 @@ const catalogueSchema = {
             },
           },
           endpoints: { type: 'array', items: { type: 'string', pattern: '^https?://' } },
+          kubernetes: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              // RFC 1123 labels / subdomains, as Kubernetes validates them.
+              namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, default: 'default' },
+              deployment: { type: 'string', pattern: K8S_NAME, maxLength: 253 },
+              selector: {
+                type: 'object',
+                minProperties: 1,
+                propertyNames: { pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', maxLength: 317 },
+                additionalProperties: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 },
+              },
+              port: { type: 'integer', minimum: 1, maximum: 65535 },
+              inferencePool: { type: 'string', pattern: K8S_NAME, maxLength: 253 },
+            },
+          },
         },
       },
     },
@@ -171,6 +207,7 @@ export function parseCatalogue(raw: unknown, source: string): CatalogueConfig {
     if (pool.provider === 'static' && !pool.endpoints?.length) {
       throw new ConfigError(`${source}: pool "${pool.name}" (static) needs endpoints`);
     }
+    checkKubernetesPool(pool, source);
   }
   const names = new Set<string>();
   for (const model of value.models) {
@@ -186,6 +223,22 @@ export function parseCatalogue(raw: unknown, source: string): CatalogueConfig {
     }
   }
   return value;
+}
+
+function checkKubernetesPool(pool: PoolConfig, source: string): void {
+  const k = pool.kubernetes;
+  if (pool.provider !== 'kubernetes') {
+    if (k) throw new ConfigError(`${source}: pool "${pool.name}" has a kubernetes section but provider ${pool.provider}`);
+    return;
+  }
+  const where = `${source}: pool "${pool.name}" (kubernetes)`;
+  if (!k) throw new ConfigError(`${where} needs kubernetes: {namespace, deployment, selector, port} or {namespace, inferencePool}`);
+  if (pool.sim || pool.local || pool.endpoints) throw new ConfigError(`${where}: sim, local and endpoints belong to other providers`);
+  if (k.inferencePool) {
+    if (k.selector || k.port) throw new ConfigError(`${where}: give either inferencePool or selector and port, not both (the InferencePool names its pods)`);
+  } else if (!k.selector || !k.port) {
+    throw new ConfigError(`${where} needs selector (pod labels) and port (the runtime's), or inferencePool`);
+  }
 }
 
 /** Reads and parses the catalogue file named by SWITCHYARD_CONFIG_FILE (`.json` is JSON, anything else YAML). */

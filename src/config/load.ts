@@ -46,6 +46,8 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       maxMessageChars: s.maxMessageChars,
       maxTools: s.maxTools,
       maxSchemaDepth: s.maxSchemaDepth,
+      imageUrlHosts: s.imageUrlHosts,
+      maxImageUrlBytes: s.maxImageUrlBytes,
     },
     edge: { ipRequestsPerMinute: s.ipRequestsPerMinute, adminIpRequestsPerMinute: s.adminIpRequestsPerMinute, trustProxy: s.trustProxy },
     quota: {
@@ -60,7 +62,9 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       headersTimeoutMs: s.upstreamHeadersTimeoutMs,
       bodyTimeoutMs: s.upstreamBodyTimeoutMs,
       connectionsPerPod: s.upstreamConnectionsPerPod,
+      simFaultInjection: s.simFaultInjection,
     },
+    kubernetes: { kubeconfig: s.kubeconfig },
     catalogue,
   };
 }

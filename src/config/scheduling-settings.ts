@@ -19,7 +19,7 @@ export function schedulingConfig(s: SettingValues): SchedulingConfig {
     queueTimeoutMs: { interactive: s.schedTimeoutInteractiveMs, flex: s.schedTimeoutFlexMs, batch: s.schedTimeoutBatchMs },
     maxAttempts: s.dispatchMaxAttempts,
     saturationFallbackTiers: s.fallbackOnSaturationTiers,
-    prefix: { blockChars: s.prefixBlockChars, maxBlocks: s.prefixMaxBlocks, affinityEntriesPerPool: s.prefixAffinityEntries },
+    prefix: { blockChars: s.prefixBlockChars, maxBlocks: s.prefixMaxBlocks, affinityEntriesPerPool: s.prefixAffinityEntries, cacheScope: s.prefixCacheScope },
     boundedLoadFactor: s.routingBoundedLoadPct / 100,
     fleet: {
       scrapeIntervalMs: s.fleetScrapeIntervalMs,

@@ -8,6 +8,10 @@ import type { Tier } from './tiers.js';
 export const ROUTING_POLICIES = ['round-robin', 'least-load', 'prefix-load'] as const;
 export type RoutingPolicyName = (typeof ROUTING_POLICIES)[number];
 
+/** Whose requests may share prefix-cache blocks on a pod: one organization's, or everyone's. */
+export const PREFIX_CACHE_SCOPES = ['organization', 'shared'] as const;
+export type PrefixCacheScope = (typeof PREFIX_CACHE_SCOPES)[number];
+
 /** Strict priority between classes, fair share between organizations inside one. */
 export type PriorityClass = 'interactive' | 'flex' | 'batch';
 
@@ -30,8 +34,12 @@ export interface SchedulingConfig {
   maxAttempts: number;
   /** Tiers sent down a model's fallback chain when its pool is saturated (others wait for it). */
   saturationFallbackTiers: Tier[];
-  /** Prefix affinity: prompt text hashed in blocks of `blockChars`, at most `maxBlocks` of them. */
-  prefix: { blockChars: number; maxBlocks: number; affinityEntriesPerPool: number };
+  /**
+   * Prefix affinity: prompt text hashed in blocks of `blockChars`, at most `maxBlocks` of them.
+   * `cacheScope`: 'organization' gives every organization its own prefix cache on the runtimes
+   * (a per-organization `cache_salt`); 'shared' lets every tenant hit every other's blocks.
+   */
+  prefix: { blockChars: number; maxBlocks: number; affinityEntriesPerPool: number; cacheScope: PrefixCacheScope };
   /** Bounded load: no pod gets more than this factor × the pool's mean in-flight (+1) for affinity. */
   boundedLoadFactor: number;
   fleet: {

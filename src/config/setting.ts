@@ -19,7 +19,7 @@ export const SETTING_GROUPS = {
   routing: 'Routing',
   scheduling: 'Admission and queues',
   upstream: 'Dispatch and upstream HTTP',
-  fleet: 'Pod health',
+  fleet: 'Pods: discovery and health',
 } as const;
 export type SettingGroup = keyof typeof SETTING_GROUPS;
 
@@ -144,6 +144,25 @@ export function listOf<const T extends string>(s: Common & { default: readonly T
       const items = raw.split(',').map((t) => t.trim()).filter(Boolean);
       if (items.some((item) => !s.values.includes(item as T))) throw new Invalid(`must be a comma-separated list of ${s.values.join(', ')}`);
       return items as T[];
+    },
+  });
+}
+
+/** A host name, or `*.` + a domain (any host under it): letters, digits, hyphens, dots. */
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+/** A comma-separated list of host names (`*.example.com` for every host under a domain), lower-cased; empty by default. */
+export function hostList(s: Common): Setting<string[]> {
+  return define({
+    ...s,
+    accepts: 'comma-separated host names or *.domain patterns; empty = none',
+    shownDefault: s.shownDefault ?? 'none (empty list)',
+    emptyIsValue: true,
+    fallback: { value: [] },
+    parse: (raw) => {
+      const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+      if (hosts.some((h) => !HOST_PATTERN.test(h))) throw new Invalid('must be a comma-separated list of host names or *.domain patterns');
+      return hosts;
     },
   });
 }

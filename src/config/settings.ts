@@ -5,8 +5,8 @@
  * Order and groups here are the README's.
  */
 import { ConfigError } from './config-error.js';
-import { ROUTING_POLICIES } from './scheduling.js';
-import { flag, int, listOf, oneOf, optionalInt, secret, text, url, type Env, type Setting } from './setting.js';
+import { PREFIX_CACHE_SCOPES, ROUTING_POLICIES } from './scheduling.js';
+import { flag, hostList, int, listOf, oneOf, optionalInt, secret, text, url, type Env, type Setting } from './setting.js';
 import { TIERS } from './tiers.js';
 
 /**
@@ -120,6 +120,20 @@ export const SETTINGS = {
   }),
   maxTools: int({ name: 'SWITCHYARD_MAX_TOOLS', group: 'prompt', default: 128, min: 0, max: 10_000, description: 'tools per request (more: 400)' }),
   maxSchemaDepth: int({ name: 'SWITCHYARD_MAX_SCHEMA_DEPTH', group: 'prompt', default: 10, min: 1, max: 100, description: 'nesting depth of a tool or response-format JSON schema (deeper: 400)' }),
+  imageUrlHosts: hostList({
+    name: 'SWITCHYARD_IMAGE_URL_HOSTS',
+    group: 'prompt',
+    description: 'hosts a chat `image_url` may name with http(s) (`*.example.com` = any subdomain); the runtime fetches them. Empty: only data: URLs, remote images get 400',
+  }),
+  maxImageUrlBytes: int({
+    name: 'SWITCHYARD_MAX_IMAGE_URL_BYTES',
+    group: 'prompt',
+    default: 4 * MiB,
+    min: 1024,
+    max: 256 * MiB,
+    shownDefault: '4194304 (4 MiB)',
+    description: 'characters of one `image_url.url` (a base64 data: URL holds the image itself; longer: 400)',
+  }),
 
   // --- quota
   quotaLeaseMs: int({
@@ -171,6 +185,13 @@ export const SETTINGS = {
     default: ['free'],
     values: TIERS,
     description: 'tiers sent down a model’s fallback chain when its pool is saturated (the others wait for it)',
+  }),
+  prefixCacheScope: oneOf({
+    name: 'SWITCHYARD_PREFIX_CACHE_SCOPE',
+    group: 'routing',
+    default: 'organization',
+    values: PREFIX_CACHE_SCOPES,
+    description: 'whose requests may reuse each other’s prefix-cache blocks on a pod: each organization its own (a per-organization `cache_salt`), or everyone (shared)',
   }),
 
   // --- scheduling
@@ -268,6 +289,12 @@ export const SETTINGS = {
     description: 'longest silence between two chunks of a pod’s response body',
   }),
   upstreamConnectionsPerPod: int({ name: 'SWITCHYARD_UPSTREAM_CONNECTIONS_PER_POD', group: 'upstream', default: 256, min: 1, max: 10_000, description: 'HTTP connections kept per pod (undici pool)' }),
+  simFaultInjection: flag({
+    name: 'SWITCHYARD_SIM_FAULT_INJECTION',
+    group: 'upstream',
+    default: false,
+    description: 'forward the client’s `x-sim-fault` header to simulator pods (tests and benchmarks only: it lets a client fail, stall or kill a pod)',
+  }),
 
   // --- fleet
   fleetScrapeIntervalMs: int({ name: 'SWITCHYARD_FLEET_SCRAPE_INTERVAL_MS', group: 'fleet', default: 1_000, min: 100, max: 60_000, description: 'how often each pod’s /metrics is scraped and /health probed' }),
@@ -278,6 +305,13 @@ export const SETTINGS = {
     max: 60_000,
     shownDefault: '1000 or the scrape interval, whichever is less',
     description: 'timeout of a scrape or health probe',
+  }),
+  kubeconfig: text({
+    name: 'SWITCHYARD_KUBECONFIG',
+    group: 'fleet',
+    accepts: 'path to a kubeconfig file',
+    shownDefault: "none: the pod's service account (in-cluster)",
+    description: 'the Kubernetes API server and credentials of `kubernetes` pools; unset, the gateway uses the service account it runs as',
   }),
   breakerFailures: int({ name: 'SWITCHYARD_BREAKER_FAILURES', group: 'fleet', default: 3, min: 1, max: 1_000, description: 'consecutive failed requests (5xx or timeout before the first byte) that eject a pod; a refused connection ejects at once' }),
   breakerProbeFailures: int({ name: 'SWITCHYARD_BREAKER_PROBE_FAILURES', group: 'fleet', default: 2, min: 1, max: 1_000, description: 'consecutive failed /health probes that eject a pod' }),

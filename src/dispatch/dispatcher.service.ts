@@ -26,7 +26,12 @@ export interface DispatchRequest {
   stream: boolean;
   requestId: string;
   signal: AbortSignal;
-  /** The client's x-sim-fault header; only the simulator's adapter forwards it. */
+  /** The runtime's `cache_salt` (routing: the organization's prefix cache), or none. */
+  cacheSalt?: string;
+  /**
+   * The client's x-sim-fault header; forwarded (by the simulator's adapter only) when
+   * SWITCHYARD_SIM_FAULT_INJECTION is on, dropped otherwise.
+   */
   simFault?: string;
 }
 
@@ -64,7 +69,7 @@ export class DispatcherService {
     const adapter = adapterFor(req.model.runtime);
     let payload: string;
     try {
-      payload = JSON.stringify(adapter.upstreamBody(req.endpoint, req.body, req.model.servedModel));
+      payload = JSON.stringify(adapter.upstreamBody(req.endpoint, req.body, req.model.servedModel, req.cacheSalt));
     } catch (err) {
       lease.release(); // the lease is ours until we return: never leave it held
       throw err;
@@ -112,7 +117,8 @@ export class DispatcherService {
     payload: string,
     release: (usage?: Usage) => void,
   ): Promise<JsonResult | StreamResult> {
-    const headers = adapter.upstreamHeaders({ requestId: req.requestId, faultInjection: req.simFault });
+    const faultInjection = this.config.upstream.simFaultInjection ? req.simFault : undefined;
+    const headers = adapter.upstreamHeaders({ requestId: req.requestId, faultInjection });
     let res: Dispatcher.ResponseData;
     try {
       res = await pod.dispatcher.request({ path: adapter.path(req.endpoint), method: 'POST', headers, body: payload, signal: req.signal });

@@ -32,12 +32,12 @@ export class RouteRunner {
     private readonly router: ModelRouter,
   ) {}
 
-  async run(route: Route, req: Omit<DispatchRequest, 'model' | 'body'>, hooks: RunHooks = {}): Promise<Served> {
+  async run(route: Route, req: Omit<DispatchRequest, 'model' | 'body' | 'cacheSalt'>, hooks: RunHooks = {}): Promise<Served> {
     for (;;) {
       const lease = await this.scheduler.admit(route.model.pool, route.ticket, hooks.admitSignal ?? req.signal);
       hooks.admitted?.(lease);
       try {
-        const result = await this.dispatcher.dispatch({ ...req, model: route.model, body: route.plan.body }, lease);
+        const result = await this.dispatcher.dispatch({ ...req, model: route.model, body: route.plan.body, cacheSalt: route.cacheSalt }, lease);
         return { route, result };
       } catch (err) {
         if (req.signal.aborted) throw err; // the client left: not the pool's failure

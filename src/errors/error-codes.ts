@@ -12,6 +12,8 @@ export enum ErrorCode {
   UnsupportedParameter = 'unsupported_parameter',
   UnsupportedValue = 'unsupported_value',
   ContextLengthExceeded = 'context_length_exceeded',
+  /** An `image_url` the gateway will not let a runtime fetch (host not on the allow-list, bad data: URL). */
+  InvalidImageUrl = 'invalid_image_url',
   // 401 / 403
   InvalidApiKey = 'invalid_api_key',
   PermissionDenied = 'permission_denied',
@@ -51,6 +53,8 @@ export enum ErrorCode {
   UpstreamError = 'upstream_error',
   UpstreamStreamInterrupted = 'upstream_stream_interrupted',
   ShuttingDown = 'shutting_down',
+  /** The system that runs a pool's pods (the Kubernetes API) refused or could not be reached: an admin scale failed. */
+  FleetUnavailable = 'fleet_unavailable',
   Internal = 'internal_error',
 }
 
@@ -83,6 +87,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.UnsupportedParameter:
     case ErrorCode.UnsupportedValue:
     case ErrorCode.ContextLengthExceeded:
+    case ErrorCode.InvalidImageUrl:
       return { status: 400, type: 'invalid_request_error' };
     case ErrorCode.InvalidApiKey:
       return { status: 401, type: 'authentication_error' };
@@ -112,6 +117,7 @@ export function mapErrorCode(code: ErrorCode): ErrorMapping {
     case ErrorCode.QuotaUnavailable:
     case ErrorCode.UpstreamUnavailable:
     case ErrorCode.ShuttingDown:
+    case ErrorCode.FleetUnavailable:
       return { status: 503, type: 'service_unavailable' };
     case ErrorCode.UpstreamConnectFailed:
     case ErrorCode.UpstreamError:

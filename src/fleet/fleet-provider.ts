@@ -4,10 +4,10 @@
  * keeps the pods from those reports; nothing else talks to a provider.
  *
  * Implementations: `local` (runs a command per replica on this machine, restarts it when it dies, as a
- * Deployment would), `static` (fixed URLs). A Kubernetes provider maps onto the same contract: a pod
- * is reported once Ready, reported `draining` while Terminating (deletionTimestamp set: it finishes
- * what it has and takes nothing new), and left out of the list once deleted; `scale` writes the
- * Deployment's scale subresource.
+ * Deployment would), `static` (fixed URLs), `kubernetes` (watches the pool's pods: a pod is reported
+ * once Ready, reported `draining` while Terminating — deletionTimestamp set: it finishes what it has
+ * and takes nothing new — and left out of the list once deleted; `scale` writes the Deployment's
+ * scale subresource).
  *
  * Reports are level-based: each is the pool's complete current list, so a provider that lost track of
  * changes (a watch that expired and re-listed) simply reports again. FleetService diffs by pod id.
@@ -23,7 +23,7 @@ export interface FleetPool {
   provider: FleetProviderKind;
   servedModel: string;
   replicas: number;
-  template: Pick<PoolConfig, 'sim' | 'local' | 'endpoints'>;
+  template: Pick<PoolConfig, 'sim' | 'local' | 'endpoints' | 'kubernetes'>;
 }
 
 /** `ready`: in rotation. `draining`: still running (its in-flight requests finish), sent nothing new. */
@@ -35,6 +35,13 @@ export interface PodEndpoint {
   /** e.g. http://10.1.2.3:8000. A pod whose URL changes is a new pod. */
   baseUrl: string;
   phase: PodPhase;
+}
+
+/** A pool's replica counts as its provider knows them (Kubernetes: the Deployment's spec and status). */
+export interface WorkloadReplicas {
+  desired: number;
+  current: number;
+  ready: number;
 }
 
 export type PodListListener = (pool: string, pods: readonly PodEndpoint[]) => void;
@@ -50,6 +57,8 @@ export interface FleetProvider {
   start(pools: readonly FleetPool[]): Promise<void>;
   /** Sets a pool's desired replica count. Resolves when the change is under way, not when pods are Ready. */
   scale(pool: string, replicas: number): Promise<void>;
+  /** The pool's desired, current and ready replicas; undefined when the provider does not manage a count. */
+  replicas?(pool: string): Promise<WorkloadReplicas | undefined>;
   /** Stops taking charge; the local provider stops its processes (after the HTTP server drained). */
   stop(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-/** The pods of every pool from its FleetProvider (local, static), their runtime metrics and health (1 s loop). */
+/** The pods of every pool from its FleetProvider (local, static, kubernetes), their runtime metrics and health (1 s loop). */
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/index.js';
 import { FleetMonitor } from './fleet-monitor.service.js';

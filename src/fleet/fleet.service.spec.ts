@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { AppConfig } from '../config/index.js';
+import { ApiError, ErrorCode } from '../errors/index.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import type { FleetPool, FleetProvider, FleetProviderKind, PodEndpoint, PodListListener } from './fleet-provider.js';
 import { FleetMetrics } from './fleet.metrics.js';
@@ -23,7 +24,9 @@ class FakeProvider implements FleetProvider {
   async start(pools: readonly FleetPool[]): Promise<void> {
     this.started.push([...pools]);
   }
+  scaleError?: Error & { status?: number };
   async scale(pool: string, replicas: number): Promise<void> {
+    if (this.scaleError) throw this.scaleError;
     this.scaled.push([pool, replicas]);
   }
   async stop(): Promise<void> {
@@ -112,7 +115,12 @@ describe('FleetService', () => {
     assert.deepEqual(fleet.podsOf('zzz'), []);
     await fleet.scale('a', 3);
     assert.deepEqual(provider.scaled, [['a', 3]]);
-    await assert.rejects(fleet.scale('nope', 1), /unknown pool/);
+    await assert.rejects(fleet.scale('nope', 1), (err: unknown) => err instanceof ApiError && err.code === ErrorCode.NotFound && err.param === 'pool');
+    provider.scaleError = Object.assign(new Error('names no deployment'), { status: 400 });
+    await assert.rejects(fleet.scale('a', 1), (err: unknown) => err instanceof ApiError && err.code === ErrorCode.InvalidRequest && /names no deployment/.test(err.message));
+    provider.scaleError = new Error('the Kubernetes API server is unreachable');
+    await assert.rejects(fleet.scale('a', 1), (err: unknown) => err instanceof ApiError && err.code === ErrorCode.FleetUnavailable && /unreachable/.test(err.message));
+    assert.deepEqual(provider.scaled, [['a', 3]]);
     provider.report('a', [ready('a-0', 9001)]);
     assert.equal(fleet.adapterOf(fleet.podsOf('a')[0]!).kind, 'trtllm');
     await fleet.onApplicationShutdown();

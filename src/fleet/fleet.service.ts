@@ -1,6 +1,6 @@
 /**
  * The fleet: which runtime pods serve each pool and how busy they are. Providers (fleet-provider.ts:
- * local processes, static URLs) report each pool's pod list; this service turns the reports into Pod
+ * local processes, static URLs, Kubernetes pods) report each pool's pod list; this service turns the reports into Pod
  * objects with their connection pools and breakers, and is what the rest of the gateway reads —
  * `podsOf(pool)` on every request, never a provider.
  */
@@ -9,13 +9,24 @@ import type { Logger } from 'pino';
 import { Pool as UndiciPool } from 'undici';
 import { CatalogService } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { ApiError, ErrorCode } from '../errors/index.js';
 import { LOGGER } from '../observability/index.js';
 import { adapterFor } from '../runtimes/index.js';
 import type { RuntimeAdapter, RuntimeKind } from '../runtimes/index.js';
-import { FLEET_PROVIDERS, type FleetPool, type FleetProvider, type PodEndpoint } from './fleet-provider.js';
+import { FLEET_PROVIDERS, type FleetPool, type FleetProvider, type PodEndpoint, type WorkloadReplicas } from './fleet-provider.js';
 import { FleetMetrics } from './fleet.metrics.js';
 import type { FailureKind } from './pod-health.js';
 import { Pod } from './pod.js';
+
+/** A pool as the admin API shows it. */
+export interface PoolStatus {
+  name: string;
+  runtime: RuntimeKind;
+  provider: FleetProvider['kind'];
+  /** From the provider (Kubernetes: the Deployment); null where it keeps no count (static, discovery only). */
+  replicas: WorkloadReplicas | null;
+  pods: Array<{ id: string; url: string; state: Pod['state']; inFlight: number; running: number | null; waiting: number | null; kvUsage: number | null }>;
+}
 
 @Injectable()
 export class FleetService implements OnModuleInit, OnApplicationShutdown {
@@ -57,11 +68,51 @@ export class FleetService implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
-  /** Sets a pool's desired replica count; pods come and go through the provider's reports. */
-  scale(pool: string, replicas: number): Promise<void> {
+  /**
+   * Sets a pool's desired replica count; pods come and go through the provider's reports. Errors are
+   * ApiErrors: an unknown pool (404), one that cannot be scaled (400), a provider that failed (503).
+   */
+  async scale(pool: string, replicas: number): Promise<void> {
+    const provider = this.providerFor(pool);
+    if (provider.kind === 'static') throw new ApiError(ErrorCode.InvalidRequest, `Pool '${pool}' is static: its endpoints are fixed by configuration.`, 'pool');
+    try {
+      await provider.scale(pool, replicas);
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 400) throw new ApiError(ErrorCode.InvalidRequest, (err as Error).message, 'pool');
+      this.logger.error({ pool, replicas, err: (err as Error).message }, 'scaling failed');
+      throw new ApiError(ErrorCode.FleetUnavailable, `Pool '${pool}' could not be scaled: ${(err as Error).message}`);
+    }
+  }
+
+  /** Every pool (or the one named) with its replica counts and its pods' load, as last scraped. */
+  async describe(only?: string): Promise<PoolStatus[]> {
+    const now = Date.now();
+    return Promise.all(
+      [...this.providerOf].filter(([name]) => only === undefined || name === only).map(async ([name, provider]): Promise<PoolStatus> => {
+        let replicas: WorkloadReplicas | null = null;
+        try {
+          replicas = (await provider.replicas?.(name)) ?? null;
+        } catch (err) {
+          this.logger.warn({ pool: name, err: (err as Error).message }, 'reading replica counts failed');
+        }
+        const pods = this.podsOf(name).map((p) => {
+          const rt = p.freshRuntime(now, 3 * this.config.scheduling.fleet.scrapeIntervalMs);
+          return { id: p.id, url: p.baseUrl, state: p.state, inFlight: p.inFlight, running: rt?.running ?? null, waiting: rt?.waiting ?? null, kvUsage: rt?.kvUsage ?? null };
+        });
+        return { name, runtime: this.runtimes.get(name)!, provider: provider.kind, replicas, pods };
+      }),
+    );
+  }
+
+  hasPool(pool: string): boolean {
+    return this.providerOf.has(pool);
+  }
+
+  private providerFor(pool: string): FleetProvider {
     const provider = this.providerOf.get(pool);
-    if (!provider) return Promise.reject(new Error(`unknown pool ${pool}`));
-    return provider.scale(pool, replicas);
+    if (!provider) throw new ApiError(ErrorCode.NotFound, `No pool named '${pool}'.`, 'pool');
+    return provider;
   }
 
   podsOf(pool: string): readonly Pod[] {

@@ -19,7 +19,7 @@
  * the prompt's prefix hashes (computed once, reused by fallbacks).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { canUseModel, type Principal } from '../tenancy/index.js';
+import { canUseModel, organizationCacheSalt, type Principal } from '../tenancy/index.js';
 import { CatalogService } from '../catalog/index.js';
 import type { CatalogModel } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig, type PriorityClass, type Tier } from '../config/index.js';
@@ -65,6 +65,14 @@ export interface Route {
   readonly chain: readonly CatalogModel[];
   readonly position: number;
   readonly prefix: PrefixKey;
+  /** The runtime's `cache_salt` for this request (its organization's prefix cache), or none (shared). */
+  readonly cacheSalt?: string;
+}
+
+/** The request's prefix-cache identity, computed once and kept by every model of the chain. */
+interface CacheKey {
+  readonly prefix: PrefixKey;
+  readonly cacheSalt?: string;
 }
 
 /** Errors after which the next model of the chain is tried: the pool failed, not the request. */
@@ -89,14 +97,28 @@ export class ModelRouter {
   /** The model to try first. When every pool of the chain is down, the requested model (admission then sheds with 503 + retry-after). */
   async route(req: RouteRequest): Promise<Route> {
     const chain = this.chain(req);
-    const prefix = prefixKey(req.endpoint, req.body, this.config.scheduling.prefix);
-    return (await this.select(req, chain, 0, prefix, undefined)) ?? this.build(req, chain, 0, prefix, req.plan, undefined);
+    const cacheSalt = this.cacheSalt(req);
+    const key: CacheKey = { prefix: prefixKey(req.endpoint, req.body, this.config.scheduling.prefix, cacheSalt), cacheSalt };
+    return (await this.select(req, chain, 0, key, undefined)) ?? this.build(req, chain, 0, key, req.plan, undefined);
+  }
+
+  /**
+   * Whose prefix cache the request may use on the runtime (tenancy/cache-salt.ts): its organization's
+   * (or, with the client's own `cache_salt`, a partition of it), unless the operator shares caches
+   * (SWITCHYARD_PREFIX_CACHE_SCOPE=shared) and the client asked for none. Embeddings are not salted:
+   * they report no cached tokens and pooling runtimes take no salt.
+   */
+  private cacheSalt(req: RouteRequest): string | undefined {
+    if (req.endpoint === 'embeddings') return undefined;
+    const own = typeof req.body.cache_salt === 'string' ? req.body.cache_salt : undefined;
+    if (own === undefined && this.config.scheduling.prefix.cacheScope === 'shared') return undefined;
+    return organizationCacheSalt(this.config.keyPepper, req.principal.orgId, own);
   }
 
   /** After `err` on `route`'s pool: the next model of the chain that can serve, or undefined. */
   async next(route: Route, err: unknown): Promise<Route | undefined> {
     if (!(err instanceof ApiError) || !POOL_FAILURES.has(err.code)) return undefined;
-    return this.select(route.request, route.chain, route.position + 1, route.prefix, 'upstream_failed');
+    return this.select(route.request, route.chain, route.position + 1, { prefix: route.prefix, cacheSalt: route.cacheSalt }, 'upstream_failed');
   }
 
   /** The requested model, then its fallbacks this key may use for this request. */
@@ -120,7 +142,7 @@ export class ModelRouter {
     return chain;
   }
 
-  private async select(req: RouteRequest, chain: readonly CatalogModel[], from: number, prefix: PrefixKey, failure: FallbackReason | undefined): Promise<Route | undefined> {
+  private async select(req: RouteRequest, chain: readonly CatalogModel[], from: number, key: CacheKey, failure: FallbackReason | undefined): Promise<Route | undefined> {
     const cls = req.cls ?? this.classOf(req);
     const tier = (req.principal.tier ?? 'standard') as Tier;
     const mayShed = cls === 'interactive' && this.config.scheduling.saturationFallbackTiers.includes(tier);
@@ -144,7 +166,7 @@ export class ModelRouter {
           throw err;
         }
       }
-      const route = this.build(req, chain, i, prefix, plan, i > 0 ? { from: req.requested.name, reason: reason ?? 'pool_unavailable' } : undefined);
+      const route = this.build(req, chain, i, key, plan, i > 0 ? { from: req.requested.name, reason: reason ?? 'pool_unavailable' } : undefined);
       if (route.fallback) this.metrics.fallbacks.inc({ from: route.fallback.from, to: model.name, reason: route.fallback.reason });
       return route;
     }
@@ -155,7 +177,7 @@ export class ModelRouter {
     return req.endpoint === 'chat.completions' ? priorityClassOf(req.body.service_tier) : 'interactive';
   }
 
-  private build(req: RouteRequest, chain: readonly CatalogModel[], position: number, prefix: PrefixKey, plan: PromptPlan, fallback: Route['fallback']): Route {
+  private build(req: RouteRequest, chain: readonly CatalogModel[], position: number, key: CacheKey, plan: PromptPlan, fallback: Route['fallback']): Route {
     const ticket: Ticket = {
       id: req.requestId,
       flow: req.principal.orgId,
@@ -163,7 +185,7 @@ export class ModelRouter {
       cost: requestCost(plan.promptTokens, plan.maxOutputTokens),
       cls: req.cls ?? this.classOf(req),
       promptTokens: plan.promptTokens,
-      prefix,
+      prefix: key.prefix,
       prefillEnd: req.endpoint === 'embeddings' ? 'completion' : req.stream ? 'first-byte' : 'estimate',
     };
     const model = chain[position];
@@ -177,7 +199,8 @@ export class ModelRouter {
       request: req,
       chain,
       position,
-      prefix,
+      prefix: key.prefix,
+      cacheSalt: key.cacheSalt,
     };
   }
 }

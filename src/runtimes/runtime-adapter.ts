@@ -14,7 +14,7 @@ export type InferenceEndpoint = 'chat.completions' | 'completions' | 'embeddings
 /** What the gateway knows about an upstream request besides its body. */
 export interface UpstreamRequestContext {
   requestId: string;
-  /** The client's x-sim-fault header: fault injection, honoured by the simulator only. */
+  /** The client's x-sim-fault header (only when SWITCHYARD_SIM_FAULT_INJECTION is on), honoured by the simulator only. */
   faultInjection?: string;
 }
 
@@ -54,8 +54,12 @@ export interface RuntimeAdapter {
   path(endpoint: InferenceEndpoint): string;
   /** Headers of an upstream request (content type, request id, runtime-specific extras). */
   upstreamHeaders(ctx: UpstreamRequestContext): Record<string, string>;
-  /** Rewrites the client's body for the runtime (served model name, usage always on for streams). */
-  upstreamBody(endpoint: InferenceEndpoint, body: Record<string, unknown>, servedModel: string): Record<string, unknown>;
+  /**
+   * Rewrites the client's body for the runtime (served model name, usage always on for streams).
+   * `cacheSalt` replaces any client `cache_salt`: the salt routing chose (the organization's prefix
+   * cache), or none at all.
+   */
+  upstreamBody(endpoint: InferenceEndpoint, body: Record<string, unknown>, servedModel: string, cacheSalt?: string): Record<string, unknown>;
   /** Turns a runtime error response (status + parsed body) into our typed error. */
   translateError(status: number, body: unknown): ApiError;
   /** True when a mid-stream SSE payload is an error event rather than a chunk. */

@@ -69,6 +69,11 @@ export class SchedulerService implements OnApplicationShutdown {
     return this.pool(pool).isDown();
   }
 
+  /** Requests of this replica waiting in the pool's queue (the admin API's queue depth). */
+  queued(pool: string): number {
+    return this.pools.get(pool)?.queued() ?? 0;
+  }
+
   isSaturated(pool: string): boolean {
     return this.pool(pool).isSaturated();
   }

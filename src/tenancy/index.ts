@@ -6,6 +6,7 @@ export { displayPrefix } from './api-key.secret.js';
 export { ApiKeyService, MAX_ROTATION_GRACE_SECONDS } from './api-key.service.js';
 export { AuditLogRepository, auditRow } from './audit-log.repository.js';
 export { AuditLogService } from './audit-log.service.js';
+export { organizationCacheSalt } from './cache-salt.js';
 export { OrganizationService } from './organization.service.js';
 export { SCOPES, canUseModel, effectiveAllowList } from './principal.js';
 export type { Principal, Scope } from './principal.js';

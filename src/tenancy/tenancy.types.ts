@@ -58,7 +58,7 @@ export interface AuditEntry {
   actorOrgId: string | null;
   action: string;
   orgId: string | null;
-  targetType: 'organization' | 'api_key' | 'limit_policy' | 'model';
+  targetType: 'organization' | 'api_key' | 'limit_policy' | 'model' | 'pool';
   targetId: string | null;
   ip: string | null;
   userAgent: string | null;

@@ -14,7 +14,7 @@ import { RequestValidator, toParam } from './request-validator.js';
 
 type Schema = Record<string, any>;
 const spec = openaiRequests as unknown as { components: { schemas: Record<string, Schema> } };
-const limits: AppConfig['prompt'] = { offloadBytes: 0, workers: 1, maxMessages: 8, maxMessageChars: 1000, maxTools: 2, maxSchemaDepth: 3 };
+const limits: AppConfig['prompt'] = { offloadBytes: 0, workers: 1, maxMessages: 8, maxMessageChars: 1000, maxTools: 2, maxSchemaDepth: 3, imageUrlHosts: ['images.example.com', '*.cdn.example.org'], maxImageUrlBytes: 2048 };
 const validator = new RequestValidator({ prompt: limits } as AppConfig);
 
 const BASE: Record<InferenceEndpoint, Record<string, unknown>> = {
@@ -136,6 +136,85 @@ describe('request validation from the OpenAI spec', () => {
     const chat = BASE['chat.completions'];
     rejects('chat.completions', { ...chat, temprature: 0.5 }, 'unknown_parameter', 'temprature');
     assert.equal(validator.parse('chat.completions', JSON.stringify({ ...chat, top_k: 5, ignore_eos: true })).top_k, 5);
+  });
+
+  it('rejects unknown fields at any depth, as OpenAI does, naming the param; keeps the open objects open', () => {
+    const chat = BASE['chat.completions'];
+    const user = { role: 'user', content: 'hi' };
+    rejects('chat.completions', { ...chat, messages: [{ ...user, foo: 1 }] }, 'unknown_parameter', 'messages[0].foo');
+    rejects('chat.completions', { ...chat, messages: [user, { role: 'assistant', content: 'x', reasoning_content: 'y' }] }, 'unknown_parameter', 'messages[1].reasoning_content');
+    rejects('chat.completions', { ...chat, messages: [{ role: 'user', content: [{ type: 'text', text: 'a', cache_control: {} }] }] }, 'unknown_parameter', 'messages[0].content[0].cache_control');
+    rejects(
+      'chat.completions',
+      { ...chat, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', uuid: 'x' } }] }] },
+      'unknown_parameter',
+      'messages[0].content[0].image_url.uuid',
+    );
+    rejects('chat.completions', { ...chat, stream: true, stream_options: { include_usage: true, continuous_usage_stats: true } }, 'unknown_parameter', 'stream_options.continuous_usage_stats');
+    rejects('chat.completions', { ...chat, response_format: { type: 'json_object', schema: {} } }, 'unknown_parameter', 'response_format.schema');
+    rejects('chat.completions', { ...chat, tools: [{ type: 'function', function: { name: 'f' }, cache_control: {} }] }, 'unknown_parameter', 'tools[0].cache_control');
+    rejects('embeddings', { ...BASE.embeddings, extra_body: {} }, 'unknown_parameter', 'extra_body');
+    // Declared open: metadata values, logit_bias, a tool's own JSON Schema.
+    const tool = { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'string', 'x-anything': 1 } } } } };
+    validator.parse('chat.completions', JSON.stringify({ ...chat, metadata: { any: 'thing' }, logit_bias: { '42': 5 }, tools: [tool], store: true }));
+    validator.parse('chat.completions', JSON.stringify({ ...chat, messages: [user, { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c', content: 'ok' }] }));
+  });
+
+  it('checks every vLLM extension for type and bounds', () => {
+    const chat = BASE['chat.completions'];
+    const bad: Array<[string, unknown]> = [
+      ['top_k', -2], ['top_k', 1.5], ['top_k', 'all'], ['min_p', 1.5], ['min_p', -0.1], ['repetition_penalty', 0], ['repetition_penalty', 2.5],
+      ['length_penalty', 11], ['ignore_eos', 'yes'], ['min_tokens', -1], ['stop_token_ids', Array.from({ length: 65 }, (_, i) => i)],
+      ['stop_token_ids', 7], ['skip_special_tokens', 1], ['spaces_between_special_tokens', null], ['include_stop_str_in_output', 'no'], ['truncate_prompt_tokens', -2],
+      ['truncate_prompt_tokens', 0], ['echo', 'true'], ['add_generation_prompt', 0], ['continue_final_message', {}], ['add_special_tokens', []], ['cache_salt', ''],
+      ['cache_salt', 'x'.repeat(257)], ['cache_salt', 5], ['chat_template_kwargs', 'x'], ['chat_template_kwargs', []],
+    ];
+    for (const [param, value] of bad) rejects('chat.completions', { ...chat, [param]: value }, 'invalid_value', param);
+    rejects('chat.completions', { ...chat, stop_token_ids: [1, -2] }, 'invalid_value', 'stop_token_ids[1]');
+    rejects('chat.completions', { ...chat, max_tokens: 5, min_tokens: 6 }, 'invalid_value', 'min_tokens');
+    const good = {
+      top_k: -1, min_p: 0.05, repetition_penalty: 1.1, length_penalty: 1, ignore_eos: true, min_tokens: 2, max_tokens: 5, stop_token_ids: [128009],
+      skip_special_tokens: false, spaces_between_special_tokens: true, include_stop_str_in_output: false, truncate_prompt_tokens: -1, echo: false,
+      add_generation_prompt: true, continue_final_message: false, add_special_tokens: false, cache_salt: 'user-42', chat_template_kwargs: { enable_thinking: false },
+    };
+    validator.parse('chat.completions', JSON.stringify({ ...chat, ...good }));
+    rejects('completions', { ...BASE.completions, echo: 'yes' }, 'invalid_value', 'echo');
+    rejects('embeddings', { ...BASE.embeddings, truncate_prompt_tokens: 1.5 }, 'invalid_value', 'truncate_prompt_tokens');
+    validator.parse('embeddings', JSON.stringify({ ...BASE.embeddings, truncate_prompt_tokens: 8, add_special_tokens: true }));
+    rejects('embeddings', { ...BASE.embeddings, cache_salt: 'x' }, 'unknown_parameter', 'cache_salt');
+  });
+
+  it('accepts only the allow-listed scalar chat_template_kwargs', () => {
+    const chat = BASE['chat.completions'];
+    validator.parse('chat.completions', JSON.stringify({ ...chat, chat_template_kwargs: { enable_thinking: true, thinking: false, reasoning_effort: 'low' } }));
+    for (const key of ['messages', 'tools', 'bos_token', 'chat_template', 'add_generation_prompt']) {
+      rejects('chat.completions', { ...chat, chat_template_kwargs: { [key]: 'x' } }, 'unknown_parameter', `chat_template_kwargs.${key}`);
+    }
+    rejects('chat.completions', { ...chat, chat_template_kwargs: { enable_thinking: { nested: true } } }, 'invalid_value', 'chat_template_kwargs.enable_thinking');
+    rejects('chat.completions', { ...chat, chat_template_kwargs: { reasoning_effort: 'max' } }, 'invalid_value', 'chat_template_kwargs.reasoning_effort');
+  });
+
+  it('lets a runtime fetch image URLs only from the allow-listed hosts; data: URLs are bounded', () => {
+    const chat = BASE['chat.completions'];
+    const image = (url: string) => ({ ...chat, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url } }] }] });
+    const param = 'messages[0].content[1].image_url.url';
+    for (const url of ['https://images.example.com/cat.png', 'http://IMAGES.example.com/a.jpg', 'https://a.cdn.example.org/x.png', 'https://b.a.cdn.example.org/x', 'data:image/png;base64,iVBORw0KGgo=']) {
+      validator.parse('chat.completions', JSON.stringify(image(url)));
+    }
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/', 'http://localhost:8080/admin', 'https://cdn.example.org/x.png', 'https://evil.com/images.example.com/x.png',
+      'https://images.example.com.evil.com/x.png', 'file:///etc/passwd', 'ftp://images.example.com/x.png', 'data:text/html;base64,PGI+', 'not a url',
+      `data:image/png;base64,${'A'.repeat(2048)}`,
+    ]) {
+      rejects('chat.completions', image(url), 'invalid_image_url', param);
+    }
+  });
+
+  it('refuses every remote image URL by default (empty allow-list), keeps data: URLs', () => {
+    const strict = new RequestValidator({ prompt: { ...limits, imageUrlHosts: [] } } as unknown as AppConfig);
+    const image = (url: string) => JSON.stringify({ ...BASE['chat.completions'], messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] });
+    assert.throws(() => strict.parse('chat.completions', image('https://images.example.com/cat.png')), (err: unknown) => err instanceof ApiError && err.code === 'invalid_image_url' && err.param === 'messages[0].content[0].image_url.url');
+    strict.parse('chat.completions', image('data:image/jpeg;base64,/9j/4AAQ'));
   });
 
   it('enforces the rules across fields', () => {

@@ -1,10 +1,13 @@
 /**
  * Parses and validates inference request bodies against OpenAI's own request schemas
- * (openai-requests.json, generated from the official spec), then the cross-field rules the schema
- * cannot say. Errors name the exact `param` the way OpenAI does (`messages[2].content`).
+ * (openai-requests.json, generated from the official spec, made strict in request-schema.ts), then the
+ * cross-field rules the schema cannot say. Errors name the exact `param` the way OpenAI does
+ * (`messages[2].content`).
  *
- * Unknown top-level fields: OpenAI rejects them ("Unrecognized request argument supplied"); so do we,
- * except vLLM's documented sampling extensions (VLLM_EXTENSIONS), which are passed to the runtime.
+ * Unknown fields: OpenAI rejects them ("Unrecognized request argument supplied" at the top, "Additional
+ * properties are not allowed" below it); so do we, anywhere in the body, except vLLM's documented
+ * extensions (request-schema.ts), each checked for type and bounds. What passes is what the runtime
+ * gets: nothing unvalidated is forwarded.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { Ajv, type Options } from 'ajv';
@@ -14,6 +17,8 @@ import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import type { InferenceEndpoint } from '../runtimes/index.js';
+import { ImageUrlPolicy } from './image-url-policy.js';
+import { CHAT_TEMPLATE_KWARGS, INT32_MAX, ROOT_SCHEMA, VLLM_EXTENSIONS, strictSchemas } from './request-schema.js';
 
 export type RequestBody = Record<string, unknown> & { model: string };
 
@@ -24,27 +29,6 @@ const spec = openaiRequests as unknown as {
   components: { schemas: Record<string, object> };
 };
 
-const ROOT_SCHEMA: Record<InferenceEndpoint, string> = {
-  'chat.completions': 'CreateChatCompletionRequest',
-  completions: 'CreateCompletionRequest',
-  embeddings: 'CreateEmbeddingRequest',
-};
-
-/** vLLM request extensions accepted on top of OpenAI's fields (vLLM docs: "Extra parameters"). */
-export const VLLM_EXTENSIONS: Record<InferenceEndpoint, readonly string[]> = {
-  'chat.completions': [
-    'top_k', 'min_p', 'repetition_penalty', 'length_penalty', 'ignore_eos', 'min_tokens', 'stop_token_ids',
-    'skip_special_tokens', 'spaces_between_special_tokens', 'include_stop_str_in_output', 'truncate_prompt_tokens',
-    'echo', 'add_generation_prompt', 'continue_final_message', 'add_special_tokens', 'chat_template_kwargs',
-  ],
-  completions: [
-    'top_k', 'min_p', 'repetition_penalty', 'length_penalty', 'ignore_eos', 'min_tokens', 'stop_token_ids',
-    'skip_special_tokens', 'spaces_between_special_tokens', 'include_stop_str_in_output', 'truncate_prompt_tokens',
-    'add_special_tokens',
-  ],
-  embeddings: ['truncate_prompt_tokens', 'add_special_tokens'],
-};
-
 /** "/messages/2/content" → "messages[2].content" */
 export function toParam(instancePath: string, extra?: string): string {
   const parts = instancePath.split('/').slice(1);
@@ -52,10 +36,22 @@ export function toParam(instancePath: string, extra?: string): string {
   return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
-/** The most specific error: oneOf/anyOf branches each report one; the deepest path is the real culprit. */
+/** The property an error is about, for the keywords that name one below their instance path. */
+function namedProperty(error: ErrorObject): string | undefined {
+  const p = error.params as { missingProperty?: string; additionalProperty?: string; unevaluatedProperty?: string };
+  return p.missingProperty ?? p.additionalProperty ?? p.unevaluatedProperty;
+}
+
+const UNKNOWN_FIELD = new Set(['additionalProperties', 'unevaluatedProperties']);
+
+/**
+ * The most specific error: oneOf/anyOf branches each report one; the deepest path is the real culprit.
+ * At equal depth an unknown field beats a mismatched enum: a message `{"role": "user", "foo": 1}` fails
+ * the other roles' branches on `role` and the user branch on `foo`, and `foo` is the client's mistake.
+ */
 function pickError(errors: ErrorObject[]): ErrorObject {
-  const depth = (e: ErrorObject) => e.instancePath.split('/').length + (e.keyword === 'required' ? 1 : 0);
-  return errors.reduce((best, e) => (depth(e) > depth(best) ? e : best), errors[0]!);
+  const rank = (e: ErrorObject) => 2 * (e.instancePath.split('/').length + (namedProperty(e) !== undefined ? 1 : 0)) + (UNKNOWN_FIELD.has(e.keyword) ? 1 : 0);
+  return errors.reduce((best, e) => (rank(e) > rank(best) ? e : best), errors[0]!);
 }
 
 function describe(error: ErrorObject): ApiError {
@@ -63,8 +59,14 @@ function describe(error: ErrorObject): ApiError {
   const where = param ? `'${param}'` : 'the request body';
   switch (error.keyword) {
     case 'required': {
-      const name = toParam(error.instancePath, (error.params as { missingProperty: string }).missingProperty);
+      const name = toParam(error.instancePath, namedProperty(error));
       return new ApiError(ErrorCode.MissingRequiredParameter, `Missing required parameter: '${name}'.`, name);
+    }
+    case 'additionalProperties':
+    case 'unevaluatedProperties': {
+      const name = toParam(error.instancePath, namedProperty(error));
+      const allowed = param === 'chat_template_kwargs' ? ` Allowed keys: ${Object.keys(CHAT_TEMPLATE_KWARGS).join(', ')}.` : '';
+      return new ApiError(ErrorCode.UnknownParameter, `Unknown parameter: '${name}'.${allowed}`, name);
     }
     case 'type':
       return new ApiError(ErrorCode.InvalidValue, `Invalid type for ${where}: expected ${(error.params as { type: string }).type}.`, param);
@@ -82,9 +84,6 @@ function describe(error: ErrorObject): ApiError {
 const MAX_BODY_DEPTH = 64;
 /** Prompts in one completions request (the same bound OpenAI puts on embedding inputs). */
 const MAX_PROMPTS = 2048;
-
-/** OpenAI's servers take integer parameters up to a signed 32-bit value. */
-const INT32_MAX = 2_147_483_647;
 
 /**
  * Bounds on the output caps the quota reserves from (prompt + cap × n × prompts), where OpenAI's schema
@@ -138,17 +137,19 @@ export class RequestValidator {
   /** Check user-supplied JSON Schemas (tool parameters, response_format) against their meta-schema. */
   private readonly schemaCheckers = schemaCheckers();
   private readonly limits: AppConfig['prompt'];
+  private readonly images: ImageUrlPolicy;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.limits = config.prompt;
+    this.images = new ImageUrlPolicy(config.prompt.imageUrlHosts, config.prompt.maxImageUrlBytes);
     const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false });
     ajv.addKeyword({ keyword: 'discriminator' });
-    ajv.addSchema({ $id: 'openai', components: spec.components });
-    const compile = (name: string) => ajv.compile({ $ref: `openai#/components/schemas/${name}` });
+    const schemas = strictSchemas(spec.components.schemas);
+    ajv.addSchema({ $id: 'openai', components: { schemas: schemas.components } });
     this.validators = {
-      'chat.completions': compile(ROOT_SCHEMA['chat.completions']),
-      completions: compile(ROOT_SCHEMA.completions),
-      embeddings: compile(ROOT_SCHEMA.embeddings),
+      'chat.completions': ajv.compile(schemas.roots['chat.completions']),
+      completions: ajv.compile(schemas.roots.completions),
+      embeddings: ajv.compile(schemas.roots.embeddings),
     };
     const known = (e: InferenceEndpoint) => new Set([...spec.properties[ROOT_SCHEMA[e]]!, ...VLLM_EXTENSIONS[e]]);
     this.known = { 'chat.completions': known('chat.completions'), completions: known('completions'), embeddings: known('embeddings') };
@@ -182,12 +183,24 @@ export class RequestValidator {
       const value = request[param];
       if (typeof value === 'number' && (value < bounds.min || value > bounds.max)) throw outOfRange(param, value, bounds);
     }
+    this.checkExtensions(request);
     if (endpoint === 'chat.completions') this.checkChat(request);
     if (endpoint === 'completions') this.checkCompletions(request);
     if (request.stream_options != null && request.stream !== true) {
       throw new ApiError(ErrorCode.InvalidValue, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
     }
     return request;
+  }
+
+  /** What the extensions' schemas cannot say (their types and bounds are checked already). */
+  private checkExtensions(body: RequestBody): void {
+    if (body.truncate_prompt_tokens === 0) {
+      throw new ApiError(ErrorCode.InvalidValue, "Invalid 'truncate_prompt_tokens': expected -1 (the model's context window) or at least 1, but got 0 instead.", 'truncate_prompt_tokens');
+    }
+    const cap = body.max_completion_tokens ?? body.max_tokens;
+    if (typeof body.min_tokens === 'number' && typeof cap === 'number' && body.min_tokens > cap) {
+      throw new ApiError(ErrorCode.InvalidValue, `Invalid 'min_tokens': ${body.min_tokens} is more than the output cap of ${cap} tokens.`, 'min_tokens');
+    }
   }
 
   /** The prompts a completion runs on: at least one, at most MAX_PROMPTS. */
@@ -216,6 +229,10 @@ export class RequestValidator {
       if (length > this.limits.maxMessageChars) {
         throw new ApiError(ErrorCode.InvalidValue, `Message too long: ${length} characters; at most ${this.limits.maxMessageChars} are allowed.`, `messages[${i}].content`);
       }
+      if (!Array.isArray(content)) return;
+      content.forEach((part: { type?: string; image_url?: { url: string } }, j: number) => {
+        if (part.type === 'image_url' && part.image_url) this.images.check(part.image_url.url, `messages[${i}].content[${j}].image_url.url`);
+      });
     });
     if (body.top_logprobs != null && body.logprobs !== true) {
       throw new ApiError(ErrorCode.InvalidValue, "'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs');

@@ -12,7 +12,7 @@ import { CatalogRepository } from '../../src/catalog/catalog.repository.js';
 import { PrismaService } from '../../src/database/index.js';
 import { spawnSimPod, type SimPod } from '../../runtimes/sim/spawn.js';
 import { eventually } from '../support/eventually.js';
-import { SIM_PROFILE, TEST_ADMIN_KEY, bootGateway, uniqueSuffix, type TestGateway } from '../support/harness.js';
+import { SIM_PROFILE, TEST_ADMIN_KEY, bootGateway, bootGateways, uniqueSuffix, type TestGateway } from '../support/harness.js';
 
 const SERVED = 'meta-llama/Llama-3.2-1B-Instruct';
 const suffix = uniqueSuffix();
@@ -53,14 +53,7 @@ before(async () => {
     'catalogue test',
   );
   // Two replicas of one deployment: the same config file, started together.
-  const started = await Promise.allSettled([bootGateway(catalogue), bootGateway(catalogue)]);
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) {
-    // Close the one that did start, or its handles keep the test process alive.
-    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
-    throw (failed as PromiseRejectedResult).reason;
-  }
-  [a, b] = started.map((s) => (s as PromiseFulfilledResult<TestGateway>).value) as [TestGateway, TestGateway];
+  [a, b] = await bootGateways(2, catalogue);
 });
 after(async () => {
   await Promise.all([a?.close(), b?.close()]);

@@ -12,7 +12,8 @@ import { assertMatchesSchema } from '../support/openai-schema.js';
 let gw: TestGateway;
 
 before(async () => {
-  gw = await bootGateway();
+  // One test kills a pod through the simulator's fault-injection header (off by default).
+  gw = await bootGateway(undefined, { SWITCHYARD_SIM_FAULT_INJECTION: 'true' });
 });
 after(async () => {
   await gw?.close();

@@ -9,7 +9,7 @@ import { countPromptTokens } from '../../src/prompt/prompt-counter.js';
 import { loadTokenizer } from '../../src/prompt/tokenizer.js';
 import type { RequestBody } from '../../src/validation/request-validator.js';
 import { eventually, sample } from '../support/eventually.js';
-import { bootGateway, createTenant, testCatalogue, uniqueSuffix, type TestGateway } from '../support/harness.js';
+import { bootGateways, createTenant, testCatalogue, uniqueSuffix, type TestGateway } from '../support/harness.js';
 
 const suffix = uniqueSuffix();
 // Tier limits for this file: free is tight on concurrency and requests, premium on tokens.
@@ -24,7 +24,7 @@ let a: TestGateway;
 let b: TestGateway;
 
 before(async () => {
-  [a, b] = await Promise.all([bootGateway(catalogue), bootGateway(catalogue)]);
+  [a, b] = await bootGateways(2, catalogue);
 });
 after(async () => {
   await Promise.all([a?.close(), b?.close()]);

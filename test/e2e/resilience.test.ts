@@ -112,6 +112,7 @@ describe('a pod that refuses work', () => {
         },
         'test',
       ),
+      { SWITCHYARD_SIM_FAULT_INJECTION: 'true' }, // the runtime's 429/503 come from x-sim-fault
     );
   });
   after(async () => {

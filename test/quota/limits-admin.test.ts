@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RedisService } from '../../src/redis/redis.service.js';
-import { bootGateway, createTenant, testCatalogue, uniqueSuffix, type TestGateway } from '../support/harness.js';
+import { bootGateways, createTenant, testCatalogue, uniqueSuffix, type TestGateway } from '../support/harness.js';
 
 const suffix = uniqueSuffix();
 let a: TestGateway;
@@ -14,7 +14,7 @@ let b: TestGateway;
 
 before(async () => {
   const catalogue = testCatalogue(suffix);
-  [a, b] = await Promise.all([bootGateway(catalogue), bootGateway(catalogue)]);
+  [a, b] = await bootGateways(2, catalogue);
 });
 after(async () => {
   await Promise.all([a?.close(), b?.close()]);
@@ -94,7 +94,7 @@ describe('per-IP edge throttle', () => {
   it('stops a flood of unknown keys before they reach the database, across replicas, while known keys keep working', async () => {
     const catalogue = testCatalogue(uniqueSuffix());
     const env = { SWITCHYARD_IP_REQUESTS_PER_MINUTE: '5', SWITCHYARD_ADMIN_IP_REQUESTS_PER_MINUTE: '2' };
-    const [x, y] = await Promise.all([bootGateway(catalogue, env), bootGateway(catalogue, env)]);
+    const [x, y] = await bootGateways(2, catalogue, env);
     // Start from a clean slate for this address (an earlier run within the minute would still count).
     const redis = x.gateway.app.get(RedisService).client;
     await redis.del(...['v1', 'admin'].flatMap((n) => [`throttle:${n}:127.0.0.1:hits`, `throttle:${n}:127.0.0.1:block`]));

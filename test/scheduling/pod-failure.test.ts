@@ -22,7 +22,7 @@ describe('a pod killed under load', () => {
     const suffix = uniqueSuffix();
     model = `m-${suffix}`;
     pool = `kill-${suffix}`;
-    gw = await boot(catalogue([{ name: pool, endpoints: pods.map((p) => p.baseUrl) }], [{ name: model, pool }]));
+    gw = await boot(catalogue([{ name: pool, endpoints: pods.map((p) => p.baseUrl) }], [{ name: model, pool }]), { SWITCHYARD_SIM_FAULT_INJECTION: 'true' });
   });
   after(async () => {
     await gw?.close();

@@ -77,6 +77,22 @@ export async function createTenant(
   return { orgId: org.id, keyId: key.id, apiKey: secret };
 }
 
+/**
+ * Boots `count` replicas of one deployment together. If any fails to boot, the ones that did are
+ * closed before the error is thrown: a suite whose before() failed must not leave a live gateway
+ * holding its process open.
+ */
+export async function bootGateways(count: number, catalogue?: CatalogueConfig, env: Record<string, string> = {}): Promise<TestGateway[]> {
+  const booted = await Promise.allSettled(Array.from({ length: count }, () => bootGateway(catalogue, env)));
+  const failed = booted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const up = booted.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (failed) {
+    await Promise.allSettled(up.map((gw) => gw.close()));
+    throw failed.reason;
+  }
+  return up;
+}
+
 export async function bootGateway(catalogue?: CatalogueConfig, env: Record<string, string> = {}): Promise<TestGateway> {
   const suffix = uniqueSuffix();
   const config = loadConfig(

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import { adapterFor } from '../../runtimes/index.js';
-import type { FleetPool, FleetProvider, PodEndpoint, PodListListener } from '../fleet-provider.js';
+import type { FleetPool, FleetProvider, PodEndpoint, PodListListener, WorkloadReplicas } from '../fleet-provider.js';
 import { podCommand, resolveCommand } from './local-command.js';
 import { EarlyExitError, freePort, startLocalProcess, type LocalProcess, type ProcessExit } from './local-process.js';
 
@@ -97,6 +97,13 @@ export class LocalFleetProvider implements FleetProvider {
       void replica.process.stop();
     }
     this.emit(state);
+  }
+
+  async replicas(pool: string): Promise<WorkloadReplicas | undefined> {
+    const state = this.pools.get(pool);
+    if (!state) return undefined;
+    const running = [...state.replicas.values()].filter((r) => r.process);
+    return { desired: state.desired, current: running.length, ready: running.filter((r) => !r.draining).length };
   }
 
   async stop(): Promise<void> {

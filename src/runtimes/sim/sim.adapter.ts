@@ -1,7 +1,8 @@
 /**
  * runtimes/sim, the vLLM stand-in: it speaks vLLM's API, errors and metric names, so its adapter is
- * vLLM's, plus one thing no real runtime has — the client's x-sim-fault header is forwarded, so tests
- * and benchmarks can inject faults through the gateway.
+ * vLLM's (cache_salt included), plus one thing no real runtime has — the client's x-sim-fault header,
+ * forwarded when SWITCHYARD_SIM_FAULT_INJECTION is on (the dispatcher drops it otherwise), so tests and
+ * benchmarks can inject faults through the gateway.
  */
 import type { RuntimeKind, UpstreamRequestContext } from '../runtime-adapter.js';
 import { VllmAdapter } from '../vllm/vllm.adapter.js';

@@ -25,6 +25,11 @@ describe('TrtllmAdapter', () => {
     assert.deepEqual(body, { model: 'served', messages: [], user: 'u1', top_k: 5 });
   });
 
+  it('sends the organization cache_salt with chat requests only (its CompletionRequest forbids the field)', () => {
+    assert.equal(trtllm.upstreamBody('chat.completions', { model: 'a', cache_salt: 'client' }, 's', 'org-salt').cache_salt, 'org-salt');
+    assert.equal('cache_salt' in trtllm.upstreamBody('completions', { model: 'a', prompt: 'x', cache_salt: 'client' }, 's', 'org-salt'), false);
+  });
+
   it('sends stream_options only with stream: true, with usage forced on', () => {
     assert.deepEqual(trtllm.upstreamBody('chat.completions', { model: 'a', stream: true }, 's').stream_options, { include_usage: true });
     assert.deepEqual(trtllm.upstreamBody('completions', { model: 'a', stream: true, stream_options: { include_usage: false } }, 's').stream_options, { include_usage: true });

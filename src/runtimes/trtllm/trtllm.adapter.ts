@@ -12,7 +12,8 @@
  * dropped here (`service_tier`: our scheduler's; `store`, `metadata`, `prompt_cache_key`,
  * `safety_identifier`); anything else is sent as is, and what trtllm-serve refuses comes back as its
  * 400. `stream_options` is sent only with `stream: true` (trtllm-serve refuses it otherwise), with
- * `include_usage` forced on as for vLLM.
+ * `include_usage` forced on as for vLLM. The organization's `cache_salt` goes with chat requests only:
+ * trtllm-serve's CompletionRequest has no such field, so its /v1/completions prefix cache is shared.
  *
  * Errors: {"object":"error","message","type","param","code":<status>} (flat); request-validation
  * failures as {"error":"<text>"} with 400; FastAPI's {"detail": ...} for unknown routes. trtllm-serve
@@ -53,9 +54,12 @@ export class TrtllmAdapter implements RuntimeAdapter {
     return { 'content-type': 'application/json', 'x-request-id': ctx.requestId };
   }
 
-  upstreamBody(endpoint: InferenceEndpoint, body: Record<string, unknown>, servedModel: string): Record<string, unknown> {
+  upstreamBody(endpoint: InferenceEndpoint, body: Record<string, unknown>, servedModel: string, cacheSalt?: string): Record<string, unknown> {
     const out: Record<string, unknown> = { ...body, model: servedModel };
     for (const field of DROPPED_FIELDS) delete out[field];
+    // trtllm-serve takes `cache_salt` on chat requests only (its CompletionRequest forbids it).
+    delete out.cache_salt;
+    if (cacheSalt !== undefined && endpoint === 'chat.completions') out.cache_salt = cacheSalt;
     if (endpoint !== 'embeddings' && body.stream === true) {
       out.stream_options = { ...((body.stream_options as object) ?? {}), include_usage: true };
     } else {

@@ -26,6 +26,13 @@ describe('VllmAdapter', () => {
     assert.deepEqual(vllm.upstreamBody('embeddings', { model: 'a', input: 'x', stream: true }, 's'), { model: 's', input: 'x', stream: true });
   });
 
+  it("sends the routing stage's cache_salt in place of the client's, on generation requests only", () => {
+    assert.equal(vllm.upstreamBody('chat.completions', { model: 'a', cache_salt: 'client' }, 's', 'org-salt').cache_salt, 'org-salt');
+    assert.equal(vllm.upstreamBody('completions', { model: 'a', prompt: 'x' }, 's', 'org-salt').cache_salt, 'org-salt');
+    assert.equal('cache_salt' in vllm.upstreamBody('chat.completions', { model: 'a', cache_salt: 'client' }, 's'), false);
+    assert.equal('cache_salt' in vllm.upstreamBody('embeddings', { model: 'a', input: 'x' }, 's', 'org-salt'), false);
+  });
+
   it('reads nested (≥ 0.10.1) and flat (older) error bodies; context overflows become context_length_exceeded', () => {
     const nested = vllm.translateError(400, { error: { message: 'bad top_p', type: 'BadRequestError', param: 'top_p', code: 400 } });
     assert.equal(nested.code, ErrorCode.InvalidRequest);

@@ -33,8 +33,11 @@ export class VllmAdapter implements RuntimeAdapter {
     return { 'content-type': 'application/json', 'x-request-id': ctx.requestId };
   }
 
-  upstreamBody(endpoint: InferenceEndpoint, body: Record<string, unknown>, servedModel: string): Record<string, unknown> {
+  upstreamBody(endpoint: InferenceEndpoint, body: Record<string, unknown>, servedModel: string, cacheSalt?: string): Record<string, unknown> {
     const out: Record<string, unknown> = { ...body, model: servedModel };
+    // vLLM (V1 engine) salts the first KV block's hash with it: no prefix-cache hits across salts.
+    delete out.cache_salt;
+    if (cacheSalt !== undefined && endpoint !== 'embeddings') out.cache_salt = cacheSalt;
     if (endpoint !== 'embeddings' && body.stream === true) {
       // Always meter: the runtime reports usage at the end of every stream; the relay drops that
       // chunk unless the client asked for it.

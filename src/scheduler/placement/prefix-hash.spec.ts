@@ -10,6 +10,21 @@ function chat(...messages: Array<[string, string]>) {
 }
 
 describe('prefixKey (block hashes of the prompt prefix)', () => {
+  it('keeps prompts salted differently (other organizations) apart in every block, and equal salts together', () => {
+    const body = chat(['system', system], ['user', 'the same question']);
+    const plain = prefixKey('chat.completions', body, settings);
+    const orgA = prefixKey('chat.completions', body, settings, 'salt-of-org-a');
+    const orgA2 = prefixKey('chat.completions', body, settings, 'salt-of-org-a');
+    const orgB = prefixKey('chat.completions', body, settings, 'salt-of-org-b');
+    assert.deepEqual(orgA.hashes, orgA2.hashes);
+    assert.equal(orgA.hashes.length, plain.hashes.length);
+    assert.equal(orgA.totalChars, plain.totalChars);
+    for (let i = 0; i < orgA.hashes.length; i++) {
+      assert.notEqual(orgA.hashes[i], orgB.hashes[i], `block ${i}`);
+      assert.notEqual(orgA.hashes[i], plain.hashes[i], `block ${i}`);
+    }
+  });
+
   it('gives requests that share a system prompt the same leading hashes, and differ after', () => {
     const a = prefixKey('chat.completions', chat(['system', system], ['user', 'first question about wagons']), settings);
     const b = prefixKey('chat.completions', chat(['system', system], ['user', 'another question about signals']), settings);

@@ -13,6 +13,11 @@
  *
  * The hash is two 32-bit FNV-1a style lanes with different primes, folded into one 53-bit number (a
  * safe integer, usable as a Map key without allocating strings).
+ *
+ * A request's prefix-cache salt (the `cache_salt` sent to the runtime: one per organization unless
+ * the operator shares caches) seeds the chain, as it seeds the runtime's first block hash: the same
+ * prompt from two organizations has disjoint hashes here exactly as it has disjoint KV blocks there,
+ * so affinity never credits a pod with blocks this organization cannot hit.
  */
 import type { InferenceEndpoint } from '../../runtimes/index.js';
 
@@ -43,7 +48,17 @@ class BlockHasher {
   constructor(
     private readonly blockChars: number,
     private readonly maxBlocks: number,
-  ) {}
+    seed?: string,
+  ) {
+    // The seed moves the chain's starting state only: block boundaries and lengths stay the prompt's.
+    if (seed) {
+      for (let i = 0; i < seed.length; i++) {
+        const c = seed.charCodeAt(i);
+        this.h1 = Math.imul(this.h1 ^ c, 0x01000193);
+        this.h2 = Math.imul(this.h2 ^ c, 0x5bd1e995);
+      }
+    }
+  }
 
   get full(): boolean {
     return this.hashes.length >= this.maxBlocks;
@@ -91,10 +106,11 @@ function contentParts(content: unknown, feed: (s: string) => void): void {
 
 /**
  * The prefix key of a request body (already validated). Chat: tools, then every message in order;
- * completions and embeddings: the (first) prompt, token-id prompts as their decimal ids.
+ * completions and embeddings: the (first) prompt, token-id prompts as their decimal ids. `salt`: the
+ * request's prefix-cache salt, if any.
  */
-export function prefixKey(endpoint: InferenceEndpoint, body: Record<string, unknown>, settings: PrefixSettings): PrefixKey {
-  const hasher = new BlockHasher(settings.blockChars, settings.maxBlocks);
+export function prefixKey(endpoint: InferenceEndpoint, body: Record<string, unknown>, settings: PrefixSettings, salt?: string): PrefixKey {
+  const hasher = new BlockHasher(settings.blockChars, settings.maxBlocks, salt);
   const feed = (s: string) => hasher.feed(s);
   if (endpoint === 'chat.completions') {
     // Templates render tools into the system turn, ahead of every message.
