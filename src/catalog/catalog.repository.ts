@@ -3,7 +3,8 @@
  * yet (a deleted model keeps its row, disabled, so the seed never brings it back), the admin API
  * creates, changes and deletes them. Pools are still written from config (their admin API is the
  * fleet's). Every admin change runs under one transaction-scoped advisory lock, re-checks the rules
- * against the rows it sees there and writes its audit row in the same transaction.
+ * against the rows it sees there and writes its audit row in the same transaction. The seed takes no
+ * lock: it only inserts rows that are absent (ON CONFLICT DO NOTHING), which cannot undo a change.
  */
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/index.js';
@@ -12,8 +13,13 @@ import type { CatalogueConfig } from '../config/index.js';
 import { ApiError, ErrorCode } from '../errors/index.js';
 import type { CatalogAuditEntry, CatalogModel, CatalogPool, ModelDefinition } from './catalog.types.js';
 
-/** pg_advisory_xact_lock key serialising catalogue changes across replicas ('sycatalg' as an int64). */
+/** pg_advisory_xact_lock key serialising admin changes across replicas ('sycatalg' as an int64). */
 const CATALOG_LOCK = 0x7379636174616c67n;
+/**
+ * Interactive transactions here may wait for each other (the lock, the rows replicas seed together):
+ * wider bounds than Prisma's 2 s / 5 s defaults, which a loaded machine exceeds.
+ */
+const TX_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
 
 type Tx = Prisma.TransactionClient;
 
@@ -60,8 +66,6 @@ function auditData(entry: CatalogAuditEntry): Prisma.AuditLogCreateInput {
  */
 export type ModelChange = (current: ModelDefinition | undefined, others: ModelDefinition[]) => ModelDefinition;
 
-const SEED_TRANSACTION = { maxWait: 60_000, timeout: 60_000 };
-
 @Injectable()
 export class CatalogRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -72,7 +76,6 @@ export class CatalogRepository {
    */
   async seed(catalogue: CatalogueConfig): Promise<Array<{ name: string; deleted: boolean; fields: string[] }>> {
     return this.prisma.$transaction(async (tx) => {
-      await this.lock(tx);
       for (const pool of catalogue.pools) {
         const data = {
           runtime: pool.runtime,
@@ -97,9 +100,7 @@ export class CatalogRepository {
         const fields = (Object.keys(want) as Array<keyof typeof want>).filter((k) => stable(want[k]) !== stable(have[k]));
         return !row.enabled || fields.length ? [{ name: m.name, deleted: !row.enabled, fields }] : [];
       });
-      // Replicas booting together queue on the lock, one seed after another; on a loaded machine that
-      // outlasts Prisma's 5 s default, and a boot must not fail for waiting its turn.
-    }, SEED_TRANSACTION);
+    }, TX_OPTIONS);
   }
 
   async loadAll(): Promise<{ pools: CatalogPool[]; models: CatalogModel[] }> {
@@ -167,7 +168,7 @@ export class CatalogRepository {
         rows.filter((r) => r.name !== name),
       );
       await tx.auditLog.create({ data: auditData(audit) });
-    });
+    }, TX_OPTIONS);
   }
 
   private async lock(tx: Tx): Promise<void> {

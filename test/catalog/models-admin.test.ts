@@ -53,7 +53,7 @@ before(async () => {
     },
     'catalogue test',
   );
-  // Two replicas of one deployment: the same config file.
+  // Two replicas of one deployment: the same config file, started together.
   [a, b] = await bootGateways(2, catalogue);
 });
 after(async () => {
@@ -88,10 +88,12 @@ describe('models through the admin API, two replicas', () => {
     );
     // A answers from the moment the call returns; B once the invalidation bus has reached it.
     const answered = performance.now();
+    // (Polled through B's admin view, which reads the same in-memory catalogue as /v1 and calls no pod.)
+    await eventually(async () => (await admin(b, 'GET', `/models/${ADDED_ALIAS}`)).status === 200, 'replica B to load the new model', 10_000, 5);
+    t.diagnostic(`create call ${(answered - started).toFixed(0)} ms; B had it ${(performance.now() - answered).toFixed(0)} ms after the answer`);
+    assert.equal((await chat(b, ADDED_ALIAS)).model, ADDED_ALIAS);
     const res = await chat(a, ADDED);
     assert.equal(res.model, ADDED);
-    await eventually(async () => (await statusOf(chat(b, ADDED_ALIAS))) === 200, 'replica B to serve the new model', 10_000, 5);
-    t.diagnostic(`create call ${(answered - started).toFixed(0)} ms; B served it ${(performance.now() - answered).toFixed(0)} ms after the answer`);
     const listed = await b.client.models.list();
     assert.ok(listed.data.some((m) => m.id === ADDED));
     const fetched = await admin(b, 'GET', `/models/${ADDED_ALIAS}`);
@@ -183,6 +185,11 @@ describe('models through the admin API, two replicas', () => {
       { name: SEEDED, deleted: false, fields: ['contextWindow', 'inputPricePerMTok'] },
       { name: EXTRA, deleted: true, fields: [] },
     ]);
+    // A deleted name can be created again, with the new definition.
+    const revived = await admin(a, 'POST', '/models', { name: EXTRA, pool: POOL, context_window: 1024, tokenizer: 'llama3' });
+    assert.equal(revived.status, 201, JSON.stringify(revived.body));
+    assert.equal(revived.body.context_window, 1024);
+    await eventually(async () => (await statusOf(chat(b, EXTRA))) === 200, 'replica B to serve the re-created model', 10_000, 5);
   });
 
   it('documents the endpoints on the admin OpenAPI page', async () => {
