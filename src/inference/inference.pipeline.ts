@@ -110,6 +110,7 @@ export class InferencePipeline {
         requestId: req.id,
         stream: record.stream,
         bodyBytes: (req.body as Buffer).length,
+        signal: abort.signal,
       });
 
       // 6. quota: one atomic Redis call — RPM, TPM (prompt + max output reserved), concurrency lease,
@@ -135,7 +136,9 @@ export class InferencePipeline {
           admitted: (lease) => (record.queueMs = lease.waitedMs),
           fallback: async (next) => {
             // The fallback is admitted against its own limits and prices; nothing was generated yet.
-            await record.quota?.settle({ promptTokens: 0, completionTokens: 0 });
+            // Not awaited: during a Redis outage a settlement retries for up to the lease time, and the
+            // fallback must not wait for it (settle runs once; its lease is renewed until it lands).
+            void record.quota?.settle({ promptTokens: 0, completionTokens: 0 });
             record.accepted = false;
             record.promptTokens = next.plan.promptTokens;
             record.quota = await this.quota.admit(principal, next.model, next.plan.promptTokens, next.plan.maxOutputTokens);

@@ -173,8 +173,9 @@ export class QuotaService implements OnApplicationShutdown {
             this.metrics.quotaErrors.inc({ stage: 'settle' });
             if (Date.now() + delayMs > giveUpAt || !this.renewals.has(renewal)) {
               done();
-              // The reservation stands (fails safe: over-counts) and the lease lapses on its own.
-              this.logger.error({ err, quotaId: id, orgId: principal.orgId, usage }, 'quota settle failed until the lease time ran out; the reservation stands');
+              // The reservation stands (fails safe: over-counts) and the lease lapses on its own. A Redis
+              // outage is logged once by the Redis service and counted above; anything else, here.
+              if (!this.store.reportOutage(err, 'quota_settle')) this.logger.error({ err, quotaId: id, orgId: principal.orgId, usage }, 'quota settle failed until the lease time ran out; the reservation stands');
               return;
             }
             // A Redis outage is logged once (then its recovery) by the Redis service; anything else per attempt.

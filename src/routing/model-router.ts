@@ -48,6 +48,8 @@ export interface RouteRequest {
   bodyBytes: number;
   /** Priority class override (deferred work); default from `service_tier`. */
   cls?: PriorityClass;
+  /** The client left: a fallback's prompt still waiting for a worker thread leaves the queue. */
+  signal?: AbortSignal;
 }
 
 export interface Route {
@@ -160,7 +162,7 @@ export class ModelRouter {
       let plan = req.plan;
       if (i > 0) {
         try {
-          plan = await this.prompt.plan(req.endpoint, req.body, model, req.bodyBytes);
+          plan = await this.prompt.plan(req.endpoint, req.body, model, req.bodyBytes, req.signal);
         } catch (err) {
           if (err instanceof ApiError && err.status < 500) continue; // the prompt does not fit this model
           throw err;

@@ -22,6 +22,8 @@ before(async () => {
     SWITCHYARD_HEADERS_TIMEOUT_MS: '500',
     SWITCHYARD_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     SWITCHYARD_STREAM_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS),
+    // One test slows the pod's answer with x-sim-fault, which is forwarded only when this is on.
+    SWITCHYARD_SIM_FAULT_INJECTION: 'true',
   });
 });
 after(async () => {

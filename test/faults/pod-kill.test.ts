@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import { Redis } from 'ioredis';
 import { spawnSimPod, type SimPod } from '../../runtimes/sim/spawn.js';
 import { eventually } from '../support/eventually.js';
-import { bootGateway, createTenant, staticCatalogue, uniqueSuffix, type TestGateway } from '../support/harness.js';
+import { bootGateways, createTenant, staticCatalogue, uniqueSuffix, type TestGateway } from '../support/harness.js';
 import { assertMatchesSchema } from '../support/openai-schema.js';
 import { PRICES, drain, podMetric, quotaState, settledCost, sum, type Seen } from './support.js';
 
@@ -29,7 +29,8 @@ before(async () => {
   pods = await Promise.all([0, 1, 2].map(() => spawnSimPod({ model: MODEL, profile: PROFILE, startTimeoutMs: 120_000 })));
   const suffix = uniqueSuffix();
   const catalogue = staticCatalogue(suffix, pods.map((p) => p.baseUrl), { prices: PRICES });
-  replicas = await Promise.all([0, 1].map(() => bootGateway(catalogue, { SWITCHYARD_ROUTING_POLICY: 'round-robin' })));
+  // x-sim-fault (a delay before the first byte) reaches the pods only with fault injection on.
+  replicas = await bootGateways(2, catalogue, { SWITCHYARD_ROUTING_POLICY: 'round-robin', SWITCHYARD_SIM_FAULT_INJECTION: 'true' });
   model = `m-${suffix}`;
   redis = new Redis(process.env.SWITCHYARD_REDIS_URL!);
 });

@@ -7,9 +7,8 @@
  * before any slow body is complete), and every request is settled exactly once (method:
  * test/faults/support.ts).
  *
- * Not covered here: a client that stops sending its body altogether, and one that stops reading a
- * stream. Both need the edge's timeouts (a request body deadline; a stream whose client has not read
- * for N seconds is ended and settled); with the edge's Fastify defaults a stalled body is held open.
+ * Not covered here: a client that stops sending its body altogether (408 after the request timeout)
+ * and one that stops reading a stream (ended and settled after the stall timeout): test/edge/timeouts.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';

@@ -32,6 +32,8 @@ export const STAGES: readonly Stage[] = ['edge', 'parse', 'schema', 'prompt', 'q
 const STAGE_OF_CODE: Partial<Record<ErrorCode, Stage>> = {
   [ErrorCode.PayloadTooLarge]: 'edge',
   [ErrorCode.UnsupportedMediaType]: 'edge',
+  [ErrorCode.RequestTimeout]: 'edge',
+  [ErrorCode.HeadersTooLarge]: 'edge',
   [ErrorCode.InvalidJson]: 'parse',
   [ErrorCode.InvalidRequest]: 'runtime',
   [ErrorCode.InvalidValue]: 'schema',
@@ -39,6 +41,8 @@ const STAGE_OF_CODE: Partial<Record<ErrorCode, Stage>> = {
   [ErrorCode.UnknownParameter]: 'schema',
   [ErrorCode.UnsupportedParameter]: 'schema',
   [ErrorCode.UnsupportedValue]: 'schema',
+  [ErrorCode.InvalidImageUrl]: 'schema',
+  [ErrorCode.ResponseTooLarge]: 'runtime',
   [ErrorCode.ModelNotFound]: 'schema',
   [ErrorCode.ContextLengthExceeded]: 'prompt',
   [ErrorCode.RateLimitExceeded]: 'quota',

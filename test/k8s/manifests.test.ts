@@ -360,7 +360,7 @@ describe('the container images', () => {
         void exited.then((code) => reject(new Error(`gateway exited with ${code}: ${stderr}`)));
       });
       assert.equal((await fetch(`${url}/health`)).status, 200);
-      const ready = (await (await fetch(`${url}/ready`)).json()) as { checks: Record<string, { status: string }> };
+      const ready = (await (await fetch(`${url}/ready?detail=1`)).json()) as { checks: Record<string, { status: string }> };
       assert.equal(ready.checks.postgres!.status, 'ok');
       assert.equal(ready.checks.redis!.status, 'ok');
       child.kill('SIGTERM');
