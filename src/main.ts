@@ -1,5 +1,5 @@
 /** Process entry: validate config, start the gateway, drain on SIGTERM/SIGINT. */
-import { ConfigError, loadConfig, maskSensitive } from './config/index.js';
+import { ConfigError, loadConfig, maskProcessSecrets } from './config/index.js';
 import { migrateDeploy } from './database/index.js';
 import { startGateway } from './gateway.js';
 
@@ -34,6 +34,6 @@ async function main(): Promise<void> {
 main().catch((err) => {
   // Whatever failed (a driver, the migration CLI), its message never carries a secret setting's value
   // or the password inside a database or Redis URL.
-  process.stderr.write(`switchyard: failed to start: ${maskSensitive(err instanceof Error ? err.message : String(err), process.env)}\n`);
+  process.stderr.write(`switchyard: failed to start: ${maskProcessSecrets(err instanceof Error ? err.message : String(err))}\n`);
   process.exit(1);
 });

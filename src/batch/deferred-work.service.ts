@@ -58,6 +58,9 @@ export function schedulerQueueName(pool: string): string {
   return `sched-${pool}`;
 }
 
+/** How long shutdown waits for a BullMQ worker or queue to close before forcing it. */
+const SHUTDOWN_CLOSE_MS = 5_000;
+
 @Injectable()
 export class DeferredWorkService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
@@ -175,10 +178,26 @@ export class DeferredWorkService implements OnApplicationBootstrap, BeforeApplic
     }
   }
 
-  /** Hands waiting jobs back, lets running ones finish (pods stop later, in onApplicationShutdown). */
+  /**
+   * Hands waiting jobs back, lets running ones finish (pods stop later, in onApplicationShutdown).
+   * Bounded: after a Redis restart a BullMQ worker's close() was seen never to resolve, which held
+   * the whole shutdown; past the bound the worker is force-closed (its jobs go back to the queue when
+   * their locks lapse) and shutdown goes on.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await Promise.all(this.workers.map((w) => this.closeWithin(w.name, () => w.close(), () => w.close(true))));
+    await Promise.all([...this.queues.values()].map((q) => this.closeWithin(q.name, () => q.close(), () => q.disconnect())));
+  }
+
+  private async closeWithin(name: string, close: () => Promise<void>, force: () => Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), SHUTDOWN_CLOSE_MS).unref()));
+    const outcome = await Promise.race([close().catch(() => undefined), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.logger.warn({ queue: name, afterMs: SHUTDOWN_CLOSE_MS }, 'deferred-work close did not finish; forcing it');
+      await Promise.race([force().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_CLOSE_MS).unref())]);
+    }
   }
 }

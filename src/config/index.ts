@@ -10,7 +10,7 @@
 export { APP_CONFIG, type AppConfig } from './app-config.js';
 export { loadCatalogueFile, parseCatalogue, TOKENIZER_IDS, type CatalogueConfig, type KubernetesPoolConfig, type LocalPodCommand, type ModelConfig, type PoolConfig, type RuntimeKind, type TokenizerId } from './catalogue.js';
 export { ConfigError } from './config-error.js';
-export { loadConfig } from './load.js';
+export { loadConfig, maskProcessSecrets } from './load.js';
 export { PREFIX_CACHE_SCOPES, ROUTING_POLICIES, type PrefixCacheScope, type PriorityClass, type RoutingPolicyName, type SchedulingConfig } from './scheduling.js';
 export { SETTING_GROUPS, type Env, type Setting, type SettingGroup } from './setting.js';
 export { renderSettingsTable, withSettingsTable } from './settings-table.js';

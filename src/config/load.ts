@@ -8,7 +8,7 @@ import { loadCatalogueFile, type CatalogueConfig } from './catalogue.js';
 import { ConfigError } from './config-error.js';
 import { schedulingConfig } from './scheduling-settings.js';
 import type { Env } from './setting.js';
-import { masked, readSettings, type SettingValues } from './settings.js';
+import { masked, maskSensitive, readSettings, type SettingValues } from './settings.js';
 import { tierLimits } from './tiers.js';
 
 /**
@@ -85,4 +85,9 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
     kubernetes: { kubeconfig: s.kubeconfig },
     catalogue,
   };
+}
+
+/** `message` with this process's secret settings (and URL passwords) masked: for start-up failures. */
+export function maskProcessSecrets(message: string): string {
+  return maskSensitive(message, process.env);
 }

@@ -18,9 +18,9 @@ function failure(e: Record<string, string>, fromFile = false): ConfigError {
 }
 
 describe('config errors never show a secret', () => {
-  it('marks the pepper, the bootstrap key and both URLs sensitive', () => {
+  it('marks the pepper, the bootstrap key, the metrics token and both URLs sensitive', () => {
     const sensitive = SETTING_LIST.filter((s) => s.sensitive).map((s) => s.name);
-    assert.deepEqual(sensitive.sort(), ['SWITCHYARD_BOOTSTRAP_API_KEY', 'SWITCHYARD_DATABASE_URL', 'SWITCHYARD_KEY_PEPPER', 'SWITCHYARD_REDIS_URL']);
+    assert.deepEqual(sensitive.sort(), ['SWITCHYARD_BOOTSTRAP_API_KEY', 'SWITCHYARD_DATABASE_URL', 'SWITCHYARD_KEY_PEPPER', 'SWITCHYARD_METRICS_TOKEN', 'SWITCHYARD_REDIS_URL']);
   });
 
   it('names a rejected sensitive setting without quoting any of its value', () => {

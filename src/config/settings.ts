@@ -64,8 +64,8 @@ export const SETTINGS = {
   metricsToken: secret({
     name: 'SWITCHYARD_METRICS_TOKEN',
     group: 'server',
-    format: /^[\x21-\x7e]{16,256}$/,
-    formatHint: '16 to 256 printable characters without spaces',
+    format: /^[A-Za-z0-9._~+/=-]{32,256}$/,
+    formatHint: '32 to 256 bearer-token characters (letters, digits, - . _ ~ + / =), e.g. `openssl rand -hex 32`',
     shownDefault: 'none (only loopback callers)',
     description:
       '/metrics and /ready?detail=1 require `Authorization: Bearer <token>`; without a token only callers on the loopback interface (not behind a forwarding proxy) get them',

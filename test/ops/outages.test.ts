@@ -16,6 +16,9 @@ import { bootOpsGateway, type OpsGateway } from './support.js';
 let g: OpsGateway;
 before(async () => {
   // The issue's set-up: rate limits and spend budgets fail open while Redis is down.
+  // No BullMQ workers: after a PostgreSQL outage followed by a Redis restart, closing them
+  // (DeferredWorkService.beforeApplicationShutdown → Worker.close) never resolves, so shutdown hangs.
+  // That is the batch module's to fix; this suite is about the request path.
   g = await bootOpsGateway({ SWITCHYARD_QUOTA_FAIL_MODE_RATE: 'open', SWITCHYARD_QUOTA_FAIL_MODE_SPEND: 'open' });
 });
 after(async () => {
@@ -97,7 +100,8 @@ describe('Redis stopped', () => {
       const during = problemsSince(before);
       assert.equal(during.filter((l) => /Redis is unreachable/.test(l.msg)).length, 1, 'the outage is logged once');
       assert.ok(during.length <= 5, `a handful of log lines, not one per request: ${during.map((l) => l.msg).join(' | ')}`);
-      assert.ok(during.every((l) => !JSON.stringify(l).includes('    at ')), 'no stack traces');
+      const withStacks = during.filter((l) => JSON.stringify(l).includes('    at '));
+      assert.deepEqual(withStacks, [], 'no stack traces');
     } finally {
       await g.redis.start();
     }
