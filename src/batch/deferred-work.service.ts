@@ -27,8 +27,8 @@ import type { CatalogPool } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { JsonResult } from '../dispatch/index.js';
 import { RouteRunner } from '../dispatch/index.js';
-import { ApiError } from '../errors/index.js';
-import { LOGGER } from '../observability/index.js';
+import { ApiError, isRedisOutage } from '../errors/index.js';
+import { DependencyMonitor, LOGGER } from '../observability/index.js';
 import type { Usage } from '../runtimes/index.js';
 import { PromptService } from '../prompt/index.js';
 import type { InferenceEndpoint } from '../runtimes/index.js';
@@ -75,6 +75,7 @@ export class DeferredWorkService implements OnApplicationBootstrap, BeforeApplic
     private readonly prompt: PromptService,
     private readonly router: ModelRouter,
     private readonly runner: RouteRunner,
+    private readonly dependencies: DependencyMonitor,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'deferred-work' });
@@ -98,7 +99,12 @@ export class DeferredWorkService implements OnApplicationBootstrap, BeforeApplic
         // leaves it stalled, and the next stalled check puts it back (up to 5 times).
         maxStalledCount: 5,
       });
-      worker.on('error', (err) => this.logger.error({ err, pool: pool.name, queue: worker.name }, 'deferred-work worker error'));
+      worker.on('error', (err) => {
+        // Redis away: one line for the outage (and one for its recovery, from the Redis service), the
+        // rest counted; BullMQ reports every reconnection attempt here.
+        if (isRedisOutage(err)) this.dependencies.failed('redis', err, 'deferred_work');
+        else this.logger.error({ err, pool: pool.name, queue: worker.name }, 'deferred-work worker error');
+      });
       this.workers.push(worker);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
