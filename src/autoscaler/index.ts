@@ -3,3 +3,5 @@
  * function and its policy, built from a pool's catalogue `autoscaling` section.
  */
 export { decideScale, initialScalingState, scalingPolicyOf, type PoolSignals, type ScalingDecision, type ScalingPolicy, type ScalingReason, type ScalingState } from './scaling-policy.js';
+export { AutoscalerModule } from './autoscaler.module.js';
+export { AutoscalerService } from './autoscaler.service.js';

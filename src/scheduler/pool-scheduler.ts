@@ -40,7 +40,11 @@ export interface SchedulerObserver {
 
 const NO_PODS: ReadonlySet<Pod> = new Set();
 
+/** TTFT samples kept between two reads of takeTtftP90 (enough for a p90 over one autoscaler interval). */
+const TTFT_SAMPLES_MAX = 4_096;
+
 export class PoolScheduler implements LeaseOwner {
+  private ttftSamples: number[] = [];
   private readonly estimates: PoolEstimates;
   private readonly placement: Placement;
   private readonly queue: WaitQueue<Lease>;
@@ -142,6 +146,17 @@ export class PoolScheduler implements LeaseOwner {
   /** @internal a stream's time to first token, to estimate when non-streamed prefills end. */
   observeTtft(ms: number, uncachedTokens: number): void {
     this.estimates.observeTtft(ms, uncachedTokens);
+    if (this.ttftSamples.length < TTFT_SAMPLES_MAX) this.ttftSamples.push(ms);
+  }
+
+  /**
+   * p90 of the pod-side TTFT (lease granted → first byte) of the streams since the last call, and
+   * forgets them; null without samples. The autoscaler reads it once per interval.
+   */
+  takeTtftP90(): number | null {
+    const samples = this.ttftSamples.sort((a, b) => a - b);
+    this.ttftSamples = [];
+    return samples.length === 0 ? null : samples[Math.min(samples.length - 1, Math.floor(samples.length * 0.9))]!;
   }
 
   /** Rejects every waiting request (shutdown). */

@@ -6,7 +6,7 @@
  */
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { CLOCK, type Clock } from '../clock/index.js';
-import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { APP_CONFIG, type AppConfig, type PriorityClass } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import { FleetMonitor } from '../fleet/index.js';
@@ -14,6 +14,7 @@ import { FleetService } from '../fleet/index.js';
 import type { Lease } from './lease.js';
 import { createRoutingPolicy } from './placement/pod-scorer.js';
 import { PoolScheduler } from './pool-scheduler.js';
+import { PRIORITY_CLASSES } from './priority.js';
 import { SchedulerMetrics } from './scheduler.metrics.js';
 import type { Ticket } from './ticket.js';
 
@@ -72,6 +73,17 @@ export class SchedulerService implements OnApplicationShutdown {
   /** Requests of this replica waiting in the pool's queue (the admin API's queue depth). */
   queued(pool: string): number {
     return this.pools.get(pool)?.queued() ?? 0;
+  }
+
+  /** This replica's waiting requests of the pool per class (the autoscaler's demand signal). */
+  queuedByClass(pool: string): Record<PriorityClass, number> {
+    const p = this.pools.get(pool);
+    return Object.fromEntries(PRIORITY_CLASSES.map((c) => [c, p?.queued(c) ?? 0])) as Record<PriorityClass, number>;
+  }
+
+  /** p90 of the pool's stream TTFTs on this replica since the last call (PoolScheduler.takeTtftP90). */
+  takeTtftP90(pool: string): number | null {
+    return this.pools.get(pool)?.takeTtftP90() ?? null;
   }
 
   isSaturated(pool: string): boolean {
