@@ -5,7 +5,7 @@
  * load, the workload's replica counts — runs the decision function and writes a changed count through
  * the fleet (Kubernetes: the Deployment's scale subresource). The others keep serving and publishing.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -38,6 +38,7 @@ export class AutoscalerService implements OnApplicationBootstrap, OnApplicationS
   private timer: TimerHandle | undefined;
   private running = false;
   private ticking: Promise<void> | undefined;
+  private nudged = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,7 +54,12 @@ export class AutoscalerService implements OnApplicationBootstrap, OnApplicationS
       if (pool.autoscaling) this.pools.set(pool.name, { policy: scalingPolicyOf(pool.autoscaling), state: initialScalingState() });
     }
     this.board = new DemandBoard(redis.client, PREFIX);
-    this.lock = new LeaderLock(redis.client, clock, this.logger, { prefix: PREFIX, holderId: this.replicaId, ttlMs: config.autoscaler.leaseMs });
+    // Replicas elect per set of autoscaled pools: those with the same catalogue share one leader; a
+    // gateway with other pools on the same Redis (another deployment, a test) elects its own.
+    const pools = createHash('sha256').update([...this.pools.keys()].sort().join('\n')).digest('hex').slice(0, 12);
+    this.lock = new LeaderLock(redis.client, clock, this.logger, { prefix: `${PREFIX}:${pools}`, holderId: this.replicaId, ttlMs: config.autoscaler.leaseMs });
+    // A request waiting for a pool at zero: decide now rather than at the next interval.
+    scheduler.onColdWait(() => this.nudge());
     this.lock.onChange((leader, token) => {
       this.metrics.leader.set(leader ? 1 : 0);
       // A new tenure starts from fresh state: the previous leader's windows are not known here.
@@ -81,15 +87,31 @@ export class AutoscalerService implements OnApplicationBootstrap, OnApplicationS
     return this.lock.isLeader();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.config.autoscaler.intervalMs): void {
     if (!this.running) return;
+    this.clock.clearTimeout(this.timer);
     this.timer = this.clock.setTimeout(
       () => {
-        this.ticking = this.tick().finally(() => this.schedule());
+        this.timer = undefined;
+        this.nudged = false;
+        this.ticking = this.tick().finally(() => {
+          this.ticking = undefined;
+          this.schedule(this.nudged ? 0 : undefined);
+        });
       },
-      this.config.autoscaler.intervalMs,
+      delayMs,
       { unref: true },
     );
+  }
+
+  /**
+   * Runs the next tick at once (after the one under way, if any). On a follower this publishes the
+   * cold pool's demand at once; the leader sees it at its next tick (at most one interval later).
+   */
+  private nudge(): void {
+    if (!this.running) return;
+    if (this.ticking) this.nudged = true;
+    else this.schedule(0);
   }
 
   /** One interval: publish this replica's demand; as leader, decide every autoscaled pool. */

@@ -210,13 +210,13 @@ export function decideScale(policy: ScalingPolicy, prev: ScalingState, s: PoolSi
   if (stabilized === current) return hold(recommended !== current ? 'stabilizing' : 'steady', stabilized);
 
   // --- 8: rate limits
-  if (prev.lastChangeAt !== null && now - prev.lastChangeAt < intervalMs) return hold('interval', stabilized);
   const up = stabilized > current;
   const step = up ? policy.scaleUp : policy.scaleDown;
   const events = prev.events.filter((e) => now - e.at < Math.max(policy.scaleUp.periodMs, policy.scaleDown.periodMs));
   const usedInPeriod = events.filter((e) => now - e.at < step.periodMs && (up ? e.delta > 0 : e.delta < 0)).reduce((sum, e) => sum + Math.abs(e.delta), 0);
   const allowed = step.maxStepPods - usedInPeriod;
   const outOfRange = current < floor || current > policy.maxReplicas || toZero;
+  if (!outOfRange && prev.lastChangeAt !== null && now - prev.lastChangeAt < intervalMs) return hold('interval', stabilized);
   if (!up && !outOfRange && prev.lastScaleUpAt !== null && now - prev.lastScaleUpAt < policy.cooldownMs) return hold('cooldown', stabilized);
   if (allowed <= 0 && !outOfRange) return hold('interval', stabilized);
   const desired = outOfRange ? stabilized : up ? Math.min(stabilized, current + allowed) : Math.max(stabilized, current - allowed);

@@ -13,7 +13,7 @@ import { FleetMonitor } from '../fleet/index.js';
 import { FleetService } from '../fleet/index.js';
 import type { Lease } from './lease.js';
 import { createRoutingPolicy } from './placement/pod-scorer.js';
-import { PoolScheduler } from './pool-scheduler.js';
+import { PoolScheduler, type PoolSchedulerSettings, type SchedulerObserver } from './pool-scheduler.js';
 import { PRIORITY_CLASSES } from './priority.js';
 import { SchedulerMetrics } from './scheduler.metrics.js';
 import type { Ticket } from './ticket.js';
@@ -21,6 +21,16 @@ import type { Ticket } from './ticket.js';
 @Injectable()
 export class SchedulerService implements OnApplicationShutdown {
   private readonly pools = new Map<string, PoolScheduler>();
+  private readonly coldListeners: Array<(pool: string) => void> = [];
+  /** The metrics' hooks, plus the cold-wait notification for the autoscaler. */
+  private readonly observer: SchedulerObserver = {
+    admitted: (pool, cls, waitedMs) => this.metrics.admitted(pool, cls, waitedMs),
+    shed: (pool, cls, reason) => this.metrics.shed(pool, cls, reason),
+    placed: (pool, matched, prompt) => this.metrics.placed(pool, matched, prompt),
+    coldWait: (pool) => {
+      for (const listener of this.coldListeners) listener(pool);
+    },
+  };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -52,9 +62,10 @@ export class SchedulerService implements OnApplicationShutdown {
           queueTimeoutMs: s.queueTimeoutMs,
           affinityEntries: s.prefix.affinityEntriesPerPool,
           prefixBlockChars: s.prefix.blockChars,
+          waitingRoom: this.waitingRoomOf(name),
         },
         this.clock,
-        this.metrics,
+        this.observer,
       );
       this.pools.set(name, pool);
     }
@@ -84,6 +95,21 @@ export class SchedulerService implements OnApplicationShutdown {
   /** p90 of the pool's stream TTFTs on this replica since the last call (PoolScheduler.takeTtftP90). */
   takeTtftP90(pool: string): number | null {
     return this.pools.get(pool)?.takeTtftP90() ?? null;
+  }
+
+  /** The pool has a waiting room and no Ready pod: requests wait for its first pod (PoolScheduler.isCold). */
+  isCold(pool: string): boolean {
+    return this.pool(pool).isCold();
+  }
+
+  /** Called when a request starts waiting for a cold pool (the autoscaler scales it at once). */
+  onColdWait(listener: (pool: string) => void): void {
+    this.coldListeners.push(listener);
+  }
+
+  private waitingRoomOf(pool: string): PoolSchedulerSettings['waitingRoom'] {
+    const autoscaling = this.config.catalogue.pools.find((p) => p.name === pool)?.autoscaling;
+    return autoscaling ? { coldStartRetryAfterS: Math.ceil(autoscaling.podStartupMs / 1000) } : undefined;
   }
 
   isSaturated(pool: string): boolean {
