@@ -8,6 +8,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AdminModule } from './admin/index.js';
+import { AutoscalerModule } from './autoscaler/index.js';
 import { BatchModule } from './batch/index.js';
 import { ClockModule } from './clock/index.js';
 import { ConfigModule } from './config/index.js';
@@ -22,7 +23,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(logger), ClockModule, InferenceModule, AdminModule, BatchModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(logger), ClockModule, InferenceModule, AdminModule, BatchModule, HealthModule, AutoscalerModule],
       providers: [{ provide: APP_FILTER, useClass: OpenAiExceptionFilter }],
     };
   }

@@ -333,7 +333,7 @@ export function poolView(pool: PoolStatus, queueDepth: number): PoolView {
     name: pool.name,
     runtime: pool.runtime,
     provider: pool.provider,
-    replicas: pool.replicas,
+    replicas: pool.replicas && { desired: pool.replicas.desired, current: pool.replicas.current, ready: pool.replicas.ready },
     queue_depth: queueDepth,
     pods: pool.pods.map((p) => ({ id: p.id, url: p.url, state: p.state, in_flight: p.inFlight, running: p.running, waiting: p.waiting, kv_cache_usage: p.kvUsage })),
   };

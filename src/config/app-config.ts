@@ -80,6 +80,8 @@ export interface AppConfig {
   upstream: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; connectionsPerPod: number; maxResponseBytes: number; simFaultInjection: boolean };
   /** `kubernetes` pools: a kubeconfig file, or (undefined) the in-cluster service account. */
   kubernetes: { kubeconfig?: string };
+  /** The autoscaler loop's period and its leader lease (per-pool policies are in the catalogue). */
+  autoscaler: { intervalMs: number; leaseMs: number };
   catalogue: CatalogueConfig;
 }
 

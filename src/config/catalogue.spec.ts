@@ -35,6 +35,17 @@ describe('catalogue file', () => {
     );
   });
 
+  it('fills autoscaling defaults, and refuses a floor above the ceiling or a minimum of 0 without idleToZeroMs', () => {
+    const withScaling = (autoscaling: object, pool: object = pools[0]!) => parseCatalogue({ pools: [{ ...pool, autoscaling }], models: [model] }, 'f');
+    const a = withScaling({ maxReplicas: 6 }).pools[0]!.autoscaling!;
+    assert.deepEqual([a.minReplicas, a.targetInFlightPerPod, a.scaleUp, a.scaleDown.stabilizationMs], [1, 16, { stabilizationMs: 0, maxStepPods: 4, periodMs: 15_000 }, 300_000]);
+    assert.equal(withScaling({ minReplicas: 0, maxReplicas: 6, idleToZeroMs: 600_000 }).pools[0]!.autoscaling!.minReplicas, 0);
+    assert.throws(() => withScaling({ minReplicas: 0, maxReplicas: 6 }), /idleToZeroMs/);
+    assert.throws(() => withScaling({ minReplicas: 4, maxReplicas: 2 }), /above maxReplicas/);
+    assert.throws(() => withScaling({}), /maxReplicas/);
+    assert.throws(() => withScaling({ maxReplicas: 2 }, { name: 's', runtime: 'vllm', provider: 'static', servedModel: 's', endpoints: ['http://x'] }), /static/);
+  });
+
   it('accepts only the tokenizer ids the prompt stage can load', () => {
     assert.equal(parseCatalogue({ pools, models: [{ ...model, tokenizer: 'qwen3' }] }, 'f').models[0]!.tokenizer, 'qwen3');
     assert.throws(() => parseCatalogue({ pools, models: [{ ...model, tokenizer: 'gpt2' }] }, 'f'), (err: unknown) => err instanceof ConfigError && /tokenizer/.test(err.message));

@@ -44,6 +44,27 @@ export interface KubernetesPoolConfig {
   inferencePool?: string;
 }
 
+/**
+ * Per-pool autoscaling (docs/architecture.md, "Autoscaling"). Only `maxReplicas` is required; times in ms.
+ * `minReplicas: 0` needs `idleToZeroMs` (scale-to-zero is opt-in). The fields are the ScalingPolicy of
+ * src/autoscaler/scaling-policy.ts, where each is explained.
+ */
+export interface AutoscalingConfig {
+  minReplicas: number;
+  maxReplicas: number;
+  targetInFlightPerPod: number;
+  ttftP90ObjectiveMs: number;
+  kvUsageHigh: number;
+  podStartupMs: number;
+  batchMaxReplicas?: number;
+  idleToZeroMs?: number;
+  tolerance: number;
+  trendWindowMs: number;
+  cooldownMs: number;
+  scaleUp: { stabilizationMs: number; maxStepPods: number; periodMs: number };
+  scaleDown: { stabilizationMs: number; maxStepPods: number; periodMs: number };
+}
+
 export interface PoolConfig {
   name: string;
   runtime: RuntimeKind;
@@ -63,6 +84,8 @@ export interface PoolConfig {
   endpoints?: string[];
   /** kubernetes provider: where the pods are and which workload scales them. */
   kubernetes?: KubernetesPoolConfig;
+  /** Demand-driven replica counts; without it the pool's count is left to the operator. */
+  autoscaling?: AutoscalingConfig;
 }
 
 export interface ModelConfig {
@@ -86,6 +109,41 @@ export interface CatalogueConfig {
   /** Per-tier default limits; fields left out keep the built-in defaults (tiers.ts). */
   tiers?: TierLimitOverrides;
 }
+
+const MS_DAY = 86_400_000;
+const stepSchema = (defaults: { stabilizationMs: number; maxStepPods: number; periodMs: number }) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    default: defaults,
+    properties: {
+      stabilizationMs: { type: 'integer', minimum: 0, maximum: MS_DAY, default: defaults.stabilizationMs },
+      maxStepPods: { type: 'integer', minimum: 1, maximum: 64, default: defaults.maxStepPods },
+      periodMs: { type: 'integer', minimum: 0, maximum: MS_DAY, default: defaults.periodMs },
+    },
+  }) as const;
+
+const autoscalingSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['maxReplicas'],
+  properties: {
+    minReplicas: { type: 'integer', minimum: 0, maximum: 64, default: 1 },
+    maxReplicas: { type: 'integer', minimum: 1, maximum: 64 },
+    targetInFlightPerPod: { type: 'number', exclusiveMinimum: 0, maximum: 4096, default: 16 },
+    ttftP90ObjectiveMs: { type: 'integer', minimum: 1, maximum: 600_000, default: 2_000 },
+    kvUsageHigh: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.9 },
+    podStartupMs: { type: 'integer', minimum: 0, maximum: 3_600_000, default: 60_000 },
+    batchMaxReplicas: { type: 'integer', minimum: 0, maximum: 64 },
+    idleToZeroMs: { type: 'integer', minimum: 1_000, maximum: 7 * MS_DAY },
+    tolerance: { type: 'number', minimum: 0, maximum: 0.5, default: 0.1 },
+    trendWindowMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000, default: 30_000 },
+    cooldownMs: { type: 'integer', minimum: 0, maximum: MS_DAY, default: 120_000 },
+    // Kubernetes HPA's defaults, as a starting point: up at once, down after a 5-minute window.
+    scaleUp: stepSchema({ stabilizationMs: 0, maxStepPods: 4, periodMs: 15_000 }),
+    scaleDown: stepSchema({ stabilizationMs: 300_000, maxStepPods: 1, periodMs: 60_000 }),
+  },
+} as const;
 
 const K8S_NAME = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
 
@@ -140,6 +198,7 @@ const catalogueSchema = {
               inferencePool: { type: 'string', pattern: K8S_NAME, maxLength: 253 },
             },
           },
+          autoscaling: autoscalingSchema,
         },
       },
     },
@@ -208,6 +267,7 @@ export function parseCatalogue(raw: unknown, source: string): CatalogueConfig {
       throw new ConfigError(`${source}: pool "${pool.name}" (static) needs endpoints`);
     }
     checkKubernetesPool(pool, source);
+    checkAutoscaling(pool, source);
   }
   const names = new Set<string>();
   for (const model of value.models) {
@@ -223,6 +283,16 @@ export function parseCatalogue(raw: unknown, source: string): CatalogueConfig {
     }
   }
   return value;
+}
+
+function checkAutoscaling(pool: PoolConfig, source: string): void {
+  const a = pool.autoscaling;
+  if (!a) return;
+  const where = `${source}: pool "${pool.name}" autoscaling`;
+  if (pool.provider === 'static') throw new ConfigError(`${where}: a static pool's endpoints are fixed; it cannot be scaled`);
+  if (pool.provider === 'kubernetes' && !pool.kubernetes?.deployment) throw new ConfigError(`${where} needs kubernetes.deployment (the workload it scales)`);
+  if (a.minReplicas > a.maxReplicas) throw new ConfigError(`${where}: minReplicas ${a.minReplicas} is above maxReplicas ${a.maxReplicas}`);
+  if (a.minReplicas === 0 && a.idleToZeroMs === undefined) throw new ConfigError(`${where}: minReplicas 0 needs idleToZeroMs (scale-to-zero is opt-in)`);
 }
 
 function checkKubernetesPool(pool: PoolConfig, source: string): void {

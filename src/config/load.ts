@@ -83,6 +83,7 @@ function build(s: SettingValues, catalogue: CatalogueConfig): AppConfig {
       simFaultInjection: s.simFaultInjection,
     },
     kubernetes: { kubeconfig: s.kubeconfig },
+    autoscaler: { intervalMs: s.autoscalerIntervalMs, leaseMs: s.autoscalerLeaseMs },
     catalogue,
   };
 }

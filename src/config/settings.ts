@@ -395,6 +395,8 @@ export const SETTINGS = {
   }),
 
   // --- fleet
+  autoscalerIntervalMs: int({ name: 'SWITCHYARD_AUTOSCALER_INTERVAL_MS', group: 'fleet', default: 5_000, min: 100, max: 600_000, description: 'how often the autoscaler decides (pools with `autoscaling:` in the catalogue); at most one change per pool per interval' }),
+  autoscalerLeaseMs: int({ name: 'SWITCHYARD_AUTOSCALER_LEASE_MS', group: 'fleet', default: 10_000, min: 300, max: 120_000, description: 'the autoscaler leader lease in Redis: a dead leader is replaced within this + a third of it' }),
   fleetScrapeIntervalMs: int({ name: 'SWITCHYARD_FLEET_SCRAPE_INTERVAL_MS', group: 'fleet', default: 1_000, min: 100, max: 60_000, description: 'how often each pod’s /metrics is scraped and /health probed' }),
   fleetProbeTimeoutMs: optionalInt({
     name: 'SWITCHYARD_FLEET_PROBE_TIMEOUT_MS',

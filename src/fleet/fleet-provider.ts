@@ -42,7 +42,16 @@ export interface WorkloadReplicas {
   desired: number;
   current: number;
   ready: number;
+  /**
+   * An operator paused the gateway's autoscaler for this workload (Kubernetes: the Deployment carries
+   * the annotation `switchyard.io/autoscaling: paused`); the autoscaler then leaves the count alone.
+   */
+  autoscalingPaused?: boolean;
 }
+
+/** The Deployment annotation (and its value) with which an operator takes a pool off the autoscaler. */
+export const AUTOSCALING_ANNOTATION = 'switchyard.io/autoscaling';
+export const AUTOSCALING_PAUSED = 'paused';
 
 export type PodListListener = (pool: string, pods: readonly PodEndpoint[]) => void;
 

@@ -27,7 +27,7 @@ import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import { PromptService, type PromptPlan } from '../prompt/index.js';
 import type { InferenceEndpoint } from '../runtimes/index.js';
-import { SchedulerMetrics, SchedulerService, prefixKey, priorityClassOf, requestCost, tierWeight, type PrefixKey, type Ticket } from '../scheduler/index.js';
+import { COLD_START_HEADER, SchedulerMetrics, SchedulerService, prefixKey, priorityClassOf, requestCost, tierWeight, type PrefixKey, type Ticket } from '../scheduler/index.js';
 import { assertSupported } from '../validation/index.js';
 import type { RequestBody } from '../validation/index.js';
 
@@ -197,7 +197,11 @@ export class ModelRouter {
       ticket,
       fallback,
       responseModel: fallback ? model.name : req.requestedName,
-      headers: fallback ? { 'x-switchyard-fallback-from': fallback.from, 'x-switchyard-fallback-reason': fallback.reason } : {},
+      headers: {
+        ...(fallback ? { 'x-switchyard-fallback-from': fallback.from, 'x-switchyard-fallback-reason': fallback.reason } : {}),
+        // The pool is at zero (or its first pods are starting): this request waited for a cold start.
+        ...(this.scheduler.isCold(model.pool) ? { [COLD_START_HEADER]: 'true' } : {}),
+      },
       request: req,
       chain,
       position,

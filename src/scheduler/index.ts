@@ -11,7 +11,7 @@
 export { SchedulerService } from './scheduler.service.js';
 export { SchedulerMetrics } from './scheduler.metrics.js';
 export type { Lease } from './lease.js';
-export { AdmissionAborted, NoRetryTarget } from './scheduler.errors.js';
+export { AdmissionAborted, COLD_START_HEADER, NoRetryTarget } from './scheduler.errors.js';
 export type { PrefillEnd, Ticket } from './ticket.js';
 export { PRIORITY_CLASSES, priorityClassOf, requestCost, tierWeight } from './priority.js';
 export { EMPTY_PREFIX, prefixKey, type PrefixKey, type PrefixSettings } from './placement/prefix-hash.js';

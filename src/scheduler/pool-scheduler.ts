@@ -25,22 +25,35 @@ import { Lease, type LeaseOwner } from './lease.js';
 import type { RoutingPolicy } from './placement/pod-scorer.js';
 import { Placement, type PlacementSettings } from './placement/placement.js';
 import type { PrefixAffinity } from './placement/prefix-affinity.js';
-import { AdmissionAborted, NoRetryTarget, modelOverloaded, noPodAvailable, orgQueueFull, type ShedReason } from './scheduler.errors.js';
+import { AdmissionAborted, NoRetryTarget, coldStartTimeout, modelOverloaded, noPodAvailable, orgQueueFull, type ShedReason } from './scheduler.errors.js';
 import type { Ticket } from './ticket.js';
 import { WaitQueue, type WaitQueueSettings } from './wait-queue.js';
 
-export interface PoolSchedulerSettings extends PlacementSettings, WaitQueueSettings {}
+export interface PoolSchedulerSettings extends PlacementSettings, WaitQueueSettings {
+  /**
+   * The waiting room (an autoscaled pool): while the pool has no Ready pod at all it is cold, not down —
+   * requests wait in its queue under their class's deadline for the autoscaler's first pod, instead of
+   * 503 no_pod_available. `coldStartRetryAfterS`: the retry-after of those that wait past the deadline.
+   */
+  waitingRoom?: { coldStartRetryAfterS: number };
+}
 
 /** Metrics hooks (scheduler.metrics.ts implements them; tests pass nothing). */
 export interface SchedulerObserver {
   admitted?(pool: string, cls: PriorityClass, waitedMs: number): void;
   shed?(pool: string, cls: PriorityClass, reason: ShedReason): void;
   placed?(pool: string, matchedTokens: number, promptTokens: number): void;
+  /** A request started waiting for a cold pool (the autoscaler reacts at once). */
+  coldWait?(pool: string): void;
 }
 
 const NO_PODS: ReadonlySet<Pod> = new Set();
 
+/** TTFT samples kept between two reads of takeTtftP90 (enough for a p90 over one autoscaler interval). */
+const TTFT_SAMPLES_MAX = 4_096;
+
 export class PoolScheduler implements LeaseOwner {
+  private ttftSamples: number[] = [];
   private readonly estimates: PoolEstimates;
   private readonly placement: Placement;
   private readonly queue: WaitQueue<Lease>;
@@ -78,9 +91,14 @@ export class PoolScheduler implements LeaseOwner {
     return this.queue.size(cls);
   }
 
-  /** No pod of the pool is in rotation. */
+  /** No pod of the pool is in rotation (and it is not a cold pool with a waiting room). */
   isDown(): boolean {
-    return !this.placement.inRotation();
+    return !this.placement.inRotation() && !this.isCold();
+  }
+
+  /** A pool with a waiting room and no Ready pod (scaled to zero, or its first pods still starting). */
+  isCold(): boolean {
+    return this.settings.waitingRoom !== undefined && !this.pods().some((p) => p.state === 'ready');
   }
 
   /** Requests wait here now, or no pod could start even a one-token prompt. */
@@ -98,7 +116,9 @@ export class PoolScheduler implements LeaseOwner {
     }
     const full = this.queue.refusal(ticket);
     if (full) throw this.shed(ticket, full);
-    return this.enqueue(ticket, NO_PODS, 0, signal, false);
+    const waiting = this.enqueue(ticket, NO_PODS, 0, signal, false);
+    if (this.isCold()) this.observer.coldWait?.(this.name);
+    return waiting;
   }
 
   /** @internal Lease.retry: ahead of the queue, on a pod not tried yet. */
@@ -142,6 +162,17 @@ export class PoolScheduler implements LeaseOwner {
   /** @internal a stream's time to first token, to estimate when non-streamed prefills end. */
   observeTtft(ms: number, uncachedTokens: number): void {
     this.estimates.observeTtft(ms, uncachedTokens);
+    if (this.ttftSamples.length < TTFT_SAMPLES_MAX) this.ttftSamples.push(ms);
+  }
+
+  /**
+   * p90 of the pod-side TTFT (lease granted → first byte) of the streams since the last call, and
+   * forgets them; null without samples. The autoscaler reads it once per interval.
+   */
+  takeTtftP90(): number | null {
+    const samples = this.ttftSamples.sort((a, b) => a - b);
+    this.ttftSamples = [];
+    return samples.length === 0 ? null : samples[Math.min(samples.length - 1, Math.floor(samples.length * 0.9))]!;
   }
 
   /** Rejects every waiting request (shutdown). */
@@ -208,6 +239,7 @@ export class PoolScheduler implements LeaseOwner {
       case 'org_queue_full':
         return orgQueueFull(this.settings.maxQueuedPerOrg, this.retryAfterSeconds());
       case 'deadline':
+        if (this.isCold()) return coldStartTimeout(this.settings.queueTimeoutMs[ticket.cls], this.settings.waitingRoom!.coldStartRetryAfterS);
         return modelOverloaded(`the request waited ${Math.round(this.settings.queueTimeoutMs[ticket.cls] / 1000)} s for capacity`, this.retryAfterSeconds());
     }
   }

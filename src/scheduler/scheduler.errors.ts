@@ -33,6 +33,17 @@ export function orgQueueFull(maxQueuedPerOrg: number, retryAfterSeconds: number)
   );
 }
 
+/** The response header that says a request waits (or waited) for a pool starting from zero replicas. */
+export const COLD_START_HEADER = 'x-switchyard-cold-start';
+
+/** 503 model_overloaded for a request that waited past its class's deadline for a pool starting from zero. */
+export function coldStartTimeout(waitedMs: number, retryAfterSeconds: number): ApiError {
+  return new ApiError(ErrorCode.ModelOverloaded, `The model is starting from zero replicas and was not ready within ${Math.round(waitedMs / 1000)} s. Please retry after the time in retry-after.`, null, {
+    'retry-after': String(Math.min(600, Math.max(1, retryAfterSeconds))),
+    [COLD_START_HEADER]: 'true',
+  });
+}
+
 /** 503 no_pod_available, retry-after = time until the first of `pods`' breakers half-opens (1–60 s). */
 export function noPodAvailable(pods: readonly Pod[], now: number): ApiError {
   const nextTrialMs = pods.length ? Math.min(...pods.map((p) => p.breaker.msUntilTrial(now))) : 1_000;

@@ -6,20 +6,31 @@
  */
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { CLOCK, type Clock } from '../clock/index.js';
-import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { APP_CONFIG, type AppConfig, type PriorityClass } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
 import { ErrorCode } from '../errors/index.js';
 import { FleetMonitor } from '../fleet/index.js';
 import { FleetService } from '../fleet/index.js';
 import type { Lease } from './lease.js';
 import { createRoutingPolicy } from './placement/pod-scorer.js';
-import { PoolScheduler } from './pool-scheduler.js';
+import { PoolScheduler, type PoolSchedulerSettings, type SchedulerObserver } from './pool-scheduler.js';
+import { PRIORITY_CLASSES } from './priority.js';
 import { SchedulerMetrics } from './scheduler.metrics.js';
 import type { Ticket } from './ticket.js';
 
 @Injectable()
 export class SchedulerService implements OnApplicationShutdown {
   private readonly pools = new Map<string, PoolScheduler>();
+  private readonly coldListeners: Array<(pool: string) => void> = [];
+  /** The metrics' hooks, plus the cold-wait notification for the autoscaler. */
+  private readonly observer: SchedulerObserver = {
+    admitted: (pool, cls, waitedMs) => this.metrics.admitted(pool, cls, waitedMs),
+    shed: (pool, cls, reason) => this.metrics.shed(pool, cls, reason),
+    placed: (pool, matched, prompt) => this.metrics.placed(pool, matched, prompt),
+    coldWait: (pool) => {
+      for (const listener of this.coldListeners) listener(pool);
+    },
+  };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -51,9 +62,10 @@ export class SchedulerService implements OnApplicationShutdown {
           queueTimeoutMs: s.queueTimeoutMs,
           affinityEntries: s.prefix.affinityEntriesPerPool,
           prefixBlockChars: s.prefix.blockChars,
+          waitingRoom: this.waitingRoomOf(name),
         },
         this.clock,
-        this.metrics,
+        this.observer,
       );
       this.pools.set(name, pool);
     }
@@ -72,6 +84,32 @@ export class SchedulerService implements OnApplicationShutdown {
   /** Requests of this replica waiting in the pool's queue (the admin API's queue depth). */
   queued(pool: string): number {
     return this.pools.get(pool)?.queued() ?? 0;
+  }
+
+  /** This replica's waiting requests of the pool per class (the autoscaler's demand signal). */
+  queuedByClass(pool: string): Record<PriorityClass, number> {
+    const p = this.pools.get(pool);
+    return Object.fromEntries(PRIORITY_CLASSES.map((c) => [c, p?.queued(c) ?? 0])) as Record<PriorityClass, number>;
+  }
+
+  /** p90 of the pool's stream TTFTs on this replica since the last call (PoolScheduler.takeTtftP90). */
+  takeTtftP90(pool: string): number | null {
+    return this.pools.get(pool)?.takeTtftP90() ?? null;
+  }
+
+  /** The pool has a waiting room and no Ready pod: requests wait for its first pod (PoolScheduler.isCold). */
+  isCold(pool: string): boolean {
+    return this.pool(pool).isCold();
+  }
+
+  /** Called when a request starts waiting for a cold pool (the autoscaler scales it at once). */
+  onColdWait(listener: (pool: string) => void): void {
+    this.coldListeners.push(listener);
+  }
+
+  private waitingRoomOf(pool: string): PoolSchedulerSettings['waitingRoom'] {
+    const autoscaling = this.config.catalogue.pools.find((p) => p.name === pool)?.autoscaling;
+    return autoscaling ? { coldStartRetryAfterS: Math.ceil(autoscaling.podStartupMs / 1000) } : undefined;
   }
 
   isSaturated(pool: string): boolean {

@@ -31,6 +31,8 @@ export interface KubePoolSpec {
   port?: number;
   inferencePool?: string;
   servedModel: string;
+  /** The pool's catalogue `autoscaling:` section. */
+  autoscaling?: Record<string, unknown>;
 }
 
 export function kubeCatalogue(pools: KubePoolSpec[]): CatalogueConfig {
@@ -41,6 +43,7 @@ export function kubeCatalogue(pools: KubePoolSpec[]): CatalogueConfig {
         runtime: 'sim',
         provider: 'kubernetes',
         servedModel: p.servedModel,
+        ...(p.autoscaling ? { autoscaling: p.autoscaling } : {}),
         kubernetes: p.inferencePool ? { namespace: 'default', deployment: p.deployment, inferencePool: p.inferencePool } : { namespace: 'default', deployment: p.deployment, selector: p.selector, port: p.port },
       })),
       models: pools.map((p) => ({ name: p.model, pool: p.pool, contextWindow: 8192, tokenizer: 'llama3' })),

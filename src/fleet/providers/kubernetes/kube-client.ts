@@ -16,6 +16,7 @@ import {
   type KubernetesObject,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { AUTOSCALING_ANNOTATION, AUTOSCALING_PAUSED, type WorkloadReplicas } from '../../fleet-provider.js';
 
 export const INFERENCE_GROUP = 'inference.networking.k8s.io';
 export const INFERENCE_VERSION = 'v1';
@@ -107,9 +108,10 @@ export class KubeClient {
   }
 
   /** The Deployment's status counts (ready replicas is not in the Scale object). */
-  async getDeploymentStatus(namespace: string, deployment: string): Promise<{ desired: number; current: number; ready: number }> {
+  async getDeploymentStatus(namespace: string, deployment: string): Promise<WorkloadReplicas> {
     const d = await call(`deployment ${namespace}/${deployment}`, () => this.apps.readNamespacedDeployment({ name: deployment, namespace }));
-    return { desired: d.spec?.replicas ?? 1, current: d.status?.replicas ?? 0, ready: d.status?.readyReplicas ?? 0 };
+    const autoscalingPaused = d.metadata?.annotations?.[AUTOSCALING_ANNOTATION] === AUTOSCALING_PAUSED;
+    return { desired: d.spec?.replicas ?? 1, current: d.status?.replicas ?? 0, ready: d.status?.readyReplicas ?? 0, autoscalingPaused };
   }
 
   /** Writes spec.replicas through the scale subresource (a merge patch, as `kubectl scale` sends). */
