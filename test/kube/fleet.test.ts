@@ -66,7 +66,7 @@ describe('kubernetes provider, end to end', () => {
   it('scales down through the admin API under streaming load: streams finish, removed pods take nothing new, the change is audited', async () => {
     const streams = Array.from({ length: 9 }, (_, i) => chatStream(gw, gw.apiKey, { model: MODEL, messages: [{ role: 'user', content: `stream ${i}` }], max_tokens: 40 }));
     // Every pod has streams in flight before the scale-down.
-    await eventually(() => fleetPods(gw, POOL).every((p) => p.inFlight > 0), 'streams on every pod');
+    await eventually(() => fleetPods(gw, POOL).every((p) => p.inFlight > 0), 'streams on every pod', 30_000);
     const res = await fetch(`${gw.url}/admin/v1/pools/${POOL}/replicas`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${gw.adminKey}`, 'content-type': 'application/json' },
