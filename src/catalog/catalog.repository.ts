@@ -2,7 +2,8 @@
  * Catalogue rows in PostgreSQL, the source of truth: the config file seeds the models that have no row
  * yet (a deleted model keeps its row, disabled, so the seed never brings it back), the admin API
  * creates, changes and deletes them. Pools the same way: seeded where absent, a deleted one kept
- * disabled; a pool created through the admin API is `managed` (served whatever the config file says).
+ * disabled; a pool created or changed through the admin API is `managed` (served whatever the config
+ * file says, never overwritten by it), while the others follow the file at every boot.
  * Every admin change runs under one transaction-scoped advisory lock, re-checks the rules
  * against the rows it sees there and writes its audit row in the same transaction. The seed takes no
  * lock: it only inserts rows that are absent (ON CONFLICT DO NOTHING), which cannot undo a change.
@@ -96,12 +97,16 @@ export class CatalogRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Writes the configured pools and models that have no row yet (enabled or not). Returns the
-   * configured ones whose stored row says otherwise: changed or deleted by an admin.
+   * Writes the configured pools and models that have no row yet (enabled or not), and the configured
+   * pools no admin changed. Returns the configured ones whose stored row says otherwise: changed or
+   * deleted by an admin.
    */
   async seed(catalogue: CatalogueConfig): Promise<SeedDifference[]> {
     return this.prisma.$transaction(async (tx) => {
+      // A pool the admin API never touched follows the file (local pools are config-only, and a
+      // static pool's ports may change between runs); one created or changed there is left alone.
       await tx.pool.createMany({ data: catalogue.pools.map((p) => ({ name: p.name, ...poolColumns(poolDefinition(p)) })), skipDuplicates: true });
+      for (const p of catalogue.pools) await tx.pool.updateMany({ where: { name: p.name, managed: false, enabled: true }, data: poolColumns(poolDefinition(p)) });
       await tx.model.createMany({
         data: catalogue.models.map((m) => ({ name: m.name, ...columns({ ...m, maxOutputTokens: m.maxOutputTokens ?? null }) })),
         skipDuplicates: true,
@@ -177,7 +182,7 @@ export class CatalogRepository {
     await this.change(audit, async (tx) => {
       const row = await tx.pool.findUnique({ where: { name } });
       if (!row?.enabled) throw poolNotFound(name);
-      await tx.pool.update({ where: { name }, data: poolColumns(next(storedPool(row))) });
+      await tx.pool.update({ where: { name }, data: { ...poolColumns(next(storedPool(row))), managed: true } });
     });
   }
 

@@ -19,7 +19,7 @@ export interface PoolDefinition {
 }
 
 export interface CatalogPool extends PoolDefinition {
-  /** Created through the admin API: served whether or not the config file names it. */
+  /** Created or changed through the admin API: served whether or not the config file names it, never overwritten by it. */
   managed: boolean;
 }
 
