@@ -320,6 +320,7 @@ export class PoolView {
   replicas!: PoolReplicasView | null;
   @ApiProperty({ description: "Requests waiting in this gateway replica's queue for the pool." }) queue_depth!: number;
   @ApiProperty({ type: [PoolPodView] }) pods!: PoolPodView[];
+  @ApiProperty({ required: false, description: 'true in the answer to a delete.' }) deleted?: boolean;
 }
 
 export class PoolListView {

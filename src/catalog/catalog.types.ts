@@ -8,13 +8,19 @@ export interface CatalogModel extends ModelDefinition {
   createdAt: Date;
 }
 
-export interface CatalogPool {
+/** A pool's definition as the admin API and the config file give it (the provider's block in `template`). */
+export interface PoolDefinition {
   name: string;
   runtime: RuntimeKind;
   provider: PoolConfig['provider'];
   servedModel: string;
   replicas: number;
   template: Pick<PoolConfig, 'sim' | 'local' | 'endpoints' | 'kubernetes'>;
+}
+
+export interface CatalogPool extends PoolDefinition {
+  /** Created or changed through the admin API: served whether or not the config file names it, never overwritten by it. */
+  managed: boolean;
 }
 
 /** A model's definition as the admin API and the config file give it. */

@@ -147,6 +147,54 @@ const autoscalingSchema = {
 
 const K8S_NAME = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
 
+const poolSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'runtime', 'provider', 'servedModel'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]*$' },
+    runtime: { enum: ['sim', 'vllm', 'trtllm'] },
+    provider: { enum: ['local', 'static', 'kubernetes'] },
+    servedModel: { type: 'string', minLength: 1 },
+    replicas: { type: 'integer', minimum: 0, maximum: 64, default: 1 },
+    sim: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['profile'],
+      properties: { profile: { type: 'string' }, args: { type: 'array', items: { type: 'string' } } },
+    },
+    local: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['command'],
+      properties: {
+        command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        env: { type: 'object', additionalProperties: { type: 'string' } },
+        startTimeoutMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000 },
+      },
+    },
+    endpoints: { type: 'array', items: { type: 'string', pattern: '^https?://' } },
+    kubernetes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // RFC 1123 labels / subdomains, as Kubernetes validates them.
+        namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, default: 'default' },
+        deployment: { type: 'string', pattern: K8S_NAME, maxLength: 253 },
+        selector: {
+          type: 'object',
+          minProperties: 1,
+          propertyNames: { pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', maxLength: 317 },
+          additionalProperties: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 },
+        },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        inferencePool: { type: 'string', pattern: K8S_NAME, maxLength: 253 },
+      },
+    },
+    autoscaling: autoscalingSchema,
+  },
+} as const;
+
 const catalogueSchema = {
   type: 'object',
   additionalProperties: false,
@@ -154,53 +202,7 @@ const catalogueSchema = {
   properties: {
     pools: {
       type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'runtime', 'provider', 'servedModel'],
-        properties: {
-          name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]*$' },
-          runtime: { enum: ['sim', 'vllm', 'trtllm'] },
-          provider: { enum: ['local', 'static', 'kubernetes'] },
-          servedModel: { type: 'string', minLength: 1 },
-          replicas: { type: 'integer', minimum: 0, maximum: 64, default: 1 },
-          sim: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['profile'],
-            properties: { profile: { type: 'string' }, args: { type: 'array', items: { type: 'string' } } },
-          },
-          local: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['command'],
-            properties: {
-              command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-              env: { type: 'object', additionalProperties: { type: 'string' } },
-              startTimeoutMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000 },
-            },
-          },
-          endpoints: { type: 'array', items: { type: 'string', pattern: '^https?://' } },
-          kubernetes: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              // RFC 1123 labels / subdomains, as Kubernetes validates them.
-              namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, default: 'default' },
-              deployment: { type: 'string', pattern: K8S_NAME, maxLength: 253 },
-              selector: {
-                type: 'object',
-                minProperties: 1,
-                propertyNames: { pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', maxLength: 317 },
-                additionalProperties: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 },
-              },
-              port: { type: 'integer', minimum: 1, maximum: 65535 },
-              inferencePool: { type: 'string', pattern: K8S_NAME, maxLength: 253 },
-            },
-          },
-          autoscaling: autoscalingSchema,
-        },
-      },
+      items: poolSchema,
     },
     tiers: {
       type: 'object',
@@ -256,18 +258,7 @@ export function parseCatalogue(raw: unknown, source: string): CatalogueConfig {
   for (const pool of value.pools) {
     if (pools.has(pool.name)) throw new ConfigError(`${source}: duplicate pool "${pool.name}"`);
     pools.add(pool.name);
-    if (pool.provider === 'local') {
-      if (!pool.sim && !pool.local) throw new ConfigError(`${source}: pool "${pool.name}" (local) needs local.command, or sim.profile to run the simulator`);
-      if (pool.sim && pool.local) throw new ConfigError(`${source}: pool "${pool.name}" has both sim and local.command; give one`);
-      if (pool.local && ![...pool.local.command, ...Object.values(pool.local.env ?? {})].some((v) => v.includes('{port}'))) {
-        throw new ConfigError(`${source}: pool "${pool.name}": local.command or local.env must pass the replica's {port}`);
-      }
-    }
-    if (pool.provider === 'static' && !pool.endpoints?.length) {
-      throw new ConfigError(`${source}: pool "${pool.name}" (static) needs endpoints`);
-    }
-    checkKubernetesPool(pool, source);
-    checkAutoscaling(pool, source);
+    checkPool(pool, source);
   }
   const names = new Set<string>();
   for (const model of value.models) {
@@ -293,6 +284,61 @@ function checkAutoscaling(pool: PoolConfig, source: string): void {
   if (pool.provider === 'kubernetes' && !pool.kubernetes?.deployment) throw new ConfigError(`${where} needs kubernetes.deployment (the workload it scales)`);
   if (a.minReplicas > a.maxReplicas) throw new ConfigError(`${where}: minReplicas ${a.minReplicas} is above maxReplicas ${a.maxReplicas}`);
   if (a.minReplicas === 0 && a.idleToZeroMs === undefined) throw new ConfigError(`${where}: minReplicas 0 needs idleToZeroMs (scale-to-zero is opt-in)`);
+}
+
+/** The rules between a pool's fields that the schema cannot say (one provider's block, not another's). */
+function checkPool(pool: PoolConfig, source: string): void {
+  if (pool.provider === 'local') {
+    if (!pool.sim && !pool.local) throw new ConfigError(`${source}: pool "${pool.name}" (local) needs local.command, or sim.profile to run the simulator`);
+    if (pool.sim && pool.local) throw new ConfigError(`${source}: pool "${pool.name}" has both sim and local.command; give one`);
+    if (pool.local && ![...pool.local.command, ...Object.values(pool.local.env ?? {})].some((v) => v.includes('{port}'))) {
+      throw new ConfigError(`${source}: pool "${pool.name}": local.command or local.env must pass the replica's {port}`);
+    }
+  }
+  if (pool.provider === 'static' && !pool.endpoints?.length) {
+    throw new ConfigError(`${source}: pool "${pool.name}" (static) needs endpoints`);
+  }
+  checkKubernetesPool(pool, source);
+  checkAutoscaling(pool, source);
+}
+
+/** A bad pool definition given through the admin API: `param` is its field at fault (e.g. `kubernetes.port`). */
+export class PoolDefinitionError extends ConfigError {
+  constructor(
+    message: string,
+    readonly param: string | null,
+    readonly reason: 'invalid' | 'missing' | 'unsupported' = 'invalid',
+  ) {
+    super(message);
+  }
+}
+
+let validatePool: ValidateFunction<PoolConfig> | undefined;
+
+/**
+ * One pool as the catalogue file would give it, checked by the same schema and rules (the admin API's
+ * pools): defaults filled in, or a PoolDefinitionError naming the field.
+ */
+export function parsePool(raw: unknown): PoolConfig {
+  validatePool ??= new Ajv({ useDefaults: true, allErrors: true }).compile<PoolConfig>(poolSchema);
+  const value = structuredClone(raw ?? {}) as PoolConfig;
+  if (!validatePool(value)) {
+    const first = validatePool.errors![0]!;
+    const missing = (first.params as { missingProperty?: string }).missingProperty;
+    const extra = (first.params as { additionalProperty?: string }).additionalProperty;
+    const parts = [...first.instancePath.split('/').filter(Boolean), ...[missing ?? extra].filter((p): p is string => !!p)];
+    const path = parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i ? `.${p}` : p)).join('');
+    const reason = missing ? 'missing' : extra ? 'unsupported' : 'invalid';
+    throw new PoolDefinitionError(`${path || 'body'} ${extra ? `is not a pool field (${first.message})` : first.message}`, path || null, reason);
+  }
+  try {
+    checkPool(value, 'pool');
+  } catch (err) {
+    // The rules are about the provider's block: name it (kubernetes, endpoints, local/sim).
+    const param = value.provider === 'kubernetes' ? 'kubernetes' : value.provider === 'static' ? 'endpoints' : 'local';
+    throw new PoolDefinitionError((err as Error).message.replace(/^pool: /, ''), param);
+  }
+  return value;
 }
 
 function checkKubernetesPool(pool: PoolConfig, source: string): void {

@@ -8,7 +8,7 @@
  *   tiers.ts       tiers and their default limits
  */
 export { APP_CONFIG, type AppConfig } from './app-config.js';
-export { loadCatalogueFile, parseCatalogue, TOKENIZER_IDS, type AutoscalingConfig, type CatalogueConfig, type KubernetesPoolConfig, type LocalPodCommand, type ModelConfig, type PoolConfig, type RuntimeKind, type TokenizerId } from './catalogue.js';
+export { loadCatalogueFile, parseCatalogue, parsePool, PoolDefinitionError, TOKENIZER_IDS, type AutoscalingConfig, type CatalogueConfig, type KubernetesPoolConfig, type LocalPodCommand, type ModelConfig, type PoolConfig, type RuntimeKind, type TokenizerId } from './catalogue.js';
 export { ConfigError } from './config-error.js';
 export { loadConfig, maskProcessSecrets } from './load.js';
 export { PREFIX_CACHE_SCOPES, ROUTING_POLICIES, type PrefixCacheScope, type PriorityClass, type RoutingPolicyName, type SchedulingConfig } from './scheduling.js';

@@ -44,7 +44,7 @@ describe('FleetMonitor', () => {
     vllm = await server({ '/health': [200, ''], '/metrics': [200, 'vllm:num_requests_running{engine="0"} 7\nvllm:kv_cache_usage_perc{engine="0"} 0.5\n'] });
     const metrics = new FleetMetrics(new MetricsService());
     const logger = pino({ level: 'silent' });
-    fleet = new FleetService(CONFIG, metrics, logger, [new StaticFleetProvider()], { listPools: () => [] } as unknown as CatalogService);
+    fleet = new FleetService(CONFIG, metrics, logger, [new StaticFleetProvider()], { listPools: () => [], onPoolsChanged: () => undefined } as unknown as CatalogService);
     await fleet.start([
       { name: 't', runtime: 'trtllm', provider: 'static', servedModel: 'm', replicas: 1, template: { endpoints: [trtllm.url] } },
       { name: 'v', runtime: 'vllm', provider: 'static', servedModel: 'm', replicas: 1, template: { endpoints: [vllm.url] } },

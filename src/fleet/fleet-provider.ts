@@ -68,6 +68,11 @@ export interface FleetProvider {
   scale(pool: string, replicas: number): Promise<void>;
   /** The pool's desired, current and ready replicas; undefined when the provider does not manage a count. */
   replicas?(pool: string): Promise<WorkloadReplicas | undefined>;
+  /**
+   * Stops taking charge of one pool (deleted or changed at run time): no more reports for it. Its pods
+   * are the fleet's to drain. Absent for `local`, whose pools are config-only.
+   */
+  release?(pool: string): Promise<void>;
   /** Stops taking charge; the local provider stops its processes (after the HTTP server drained). */
   stop(): Promise<void>;
 }

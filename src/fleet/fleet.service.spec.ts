@@ -47,7 +47,7 @@ function pool(name: string, provider: FleetProviderKind, runtime: FleetPool['run
 }
 
 function fleetWith(...providers: FakeProvider[]): FleetService {
-  return new FleetService(CONFIG, new FleetMetrics(new MetricsService()), pino({ level: 'silent' }), providers, { listPools: () => [] } as unknown as CatalogService);
+  return new FleetService(CONFIG, new FleetMetrics(new MetricsService()), pino({ level: 'silent' }), providers, { listPools: () => [], onPoolsChanged: () => undefined } as unknown as CatalogService);
 }
 
 const ready = (id: string, port: number): PodEndpoint => ({ id, baseUrl: `http://127.0.0.1:${port}`, phase: 'ready' });

@@ -3,11 +3,15 @@
  * local processes, static URLs, Kubernetes pods) report each pool's pod list; this service turns the reports into Pod
  * objects with their connection pools and breakers, and is what the rest of the gateway reads —
  * `podsOf(pool)` on every request, never a provider.
+ *
+ * Pools come from the catalogue (PostgreSQL): started at boot, then on every catalogue reload a new
+ * pool's provider starts, a deleted pool's stops and its pods drain (no new requests, in-flight ones
+ * finish), and a changed pool's provider restarts (pods whose URL changed drain the same way).
  */
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { Pool as UndiciPool } from 'undici';
-import { CatalogService } from '../catalog/index.js';
+import { CatalogService, type CatalogPool } from '../catalog/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { ApiError, ErrorCode } from '../errors/index.js';
 import { LOGGER } from '../observability/index.js';
@@ -34,6 +38,11 @@ export class FleetService implements OnModuleInit, OnApplicationShutdown {
   private readonly pods = new Map<string, Pod[]>();
   private readonly runtimes = new Map<string, RuntimeKind>();
   private readonly providerOf = new Map<string, FleetProvider>();
+  /** Each running pool's definition, to tell what a catalogue reload changed. */
+  private readonly definitions = new Map<string, string>();
+  /** Catalogue reloads are applied one at a time, in order, once the boot start has run. */
+  private applying: Promise<void> = Promise.resolve();
+  private booted = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -44,11 +53,16 @@ export class FleetService implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.logger = logger.child({ component: 'fleet' });
     for (const provider of providers) provider.onChange((pool, pods) => this.update(pool, pods));
+    catalog.onPoolsChanged((pools) => {
+      if (!this.booted) return; // the boot start reads the catalogue itself
+      this.applying = this.applying.then(() => this.apply(pools)).catch((err: Error) => this.logger.error({ err: err.message }, 'applying pool changes failed'));
+    });
   }
 
   /** Starts the catalogue's pools at start-up (after the catalogue module has loaded them). */
-  onModuleInit(): Promise<void> {
-    return this.start(this.catalog.listPools());
+  async onModuleInit(): Promise<void> {
+    this.booted = true;
+    await this.start(this.catalog.listPools());
   }
 
   /** Hands each pool to its provider; resolves when every pool's initial pods are known. */
@@ -56,9 +70,10 @@ export class FleetService implements OnModuleInit, OnApplicationShutdown {
     for (const pool of pools) {
       const provider = this.providers.find((p) => p.kind === pool.provider);
       if (!provider) throw new Error(`pool ${pool.name}: no fleet provider of kind "${pool.provider}" in this build`);
-      this.pods.set(pool.name, []);
+      if (!this.pods.has(pool.name)) this.pods.set(pool.name, []);
       this.runtimes.set(pool.name, pool.runtime);
       this.providerOf.set(pool.name, provider);
+      this.definitions.set(pool.name, definitionKey(pool));
     }
     await Promise.all(
       this.providers.map((provider) => {
@@ -66,6 +81,55 @@ export class FleetService implements OnModuleInit, OnApplicationShutdown {
         return mine.length > 0 ? provider.start(mine) : undefined;
       }),
     );
+  }
+
+  /**
+   * A catalogue reload: starts the pools that are new, stops those that are gone (their pods drain) and
+   * restarts those whose definition changed. A pool that fails to start is logged and left without pods
+   * (its requests get 503s) until its next change.
+   */
+  async apply(pools: readonly CatalogPool[]): Promise<void> {
+    const wanted = new Map(pools.map((p) => [p.name, p]));
+    for (const name of [...this.providerOf.keys()]) {
+      const pool = wanted.get(name);
+      if (pool && definitionKey(pool) === this.definitions.get(name)) continue;
+      if (!this.providerOf.get(name)!.release) {
+        // local: config-only pools, changed by a restart with a new config file.
+        this.logger.warn({ pool: name }, 'a local pool changed in the catalogue; it keeps running as started until restart');
+        continue;
+      }
+      await this.release(name);
+      if (!pool) {
+        this.update(name, []); // drains: no new requests, in-flight ones finish
+        this.pods.delete(name);
+        this.runtimes.delete(name);
+        this.logger.info({ pool: name }, 'pool removed');
+      }
+    }
+    for (const pool of pools) {
+      if (this.providerOf.has(pool.name)) continue;
+      const changed = this.pods.has(pool.name);
+      try {
+        await this.start([pool]);
+        this.logger.info({ pool: pool.name, provider: pool.provider }, changed ? 'pool changed; provider restarted' : 'pool added');
+      } catch (err) {
+        this.logger.error({ pool: pool.name, provider: pool.provider, err: (err as Error).message }, 'pool could not be started; it has no pods until its next change');
+        this.update(pool.name, []);
+      }
+    }
+  }
+
+  /** Resolves once the catalogue reloads seen so far are applied (the admin API answers after that). */
+  async settled(): Promise<void> {
+    await this.applying;
+  }
+
+  /** Takes a pool away from its provider (its pods stay until a report or `update(pool, [])` drains them). */
+  private async release(name: string): Promise<void> {
+    const provider = this.providerOf.get(name)!;
+    this.providerOf.delete(name);
+    this.definitions.delete(name);
+    await provider.release!(name).catch((err: Error) => this.logger.error({ pool: name, err: err.message }, 'releasing the pool failed'));
   }
 
   /**
@@ -215,4 +279,10 @@ export class FleetService implements OnModuleInit, OnApplicationShutdown {
     await Promise.all(this.providers.map((p) => p.stop().catch((err: Error) => this.logger.error({ provider: p.kind, err: err.message }, 'fleet provider failed to stop'))));
     await Promise.all(this.allPods().map((p) => p.dispatcher.close().catch(() => undefined)));
   }
+}
+
+/** What makes a pool's provider start differently (replicas are the provider's own, through scale). */
+function definitionKey(pool: FleetPool): string {
+  const { name, runtime, provider, servedModel, template } = pool;
+  return JSON.stringify({ name, runtime, provider, servedModel, template });
 }

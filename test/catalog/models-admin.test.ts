@@ -182,8 +182,8 @@ describe('models through the admin API, two replicas', () => {
     // What the boot warning reports: config entries the stored rows override.
     const differs = await a.gateway.app.get(CatalogRepository).seed(catalogue);
     assert.deepEqual(differs, [
-      { name: SEEDED, deleted: false, fields: ['contextWindow', 'inputPricePerMTok'] },
-      { name: EXTRA, deleted: true, fields: [] },
+      { kind: 'model', name: SEEDED, deleted: false, fields: ['contextWindow', 'inputPricePerMTok'] },
+      { kind: 'model', name: EXTRA, deleted: true, fields: [] },
     ]);
     // A deleted name can be created again, with the new definition.
     const revived = await admin(a, 'POST', '/models', { name: EXTRA, pool: POOL, context_window: 1024, tokenizer: 'llama3' });

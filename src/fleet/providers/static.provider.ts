@@ -26,6 +26,10 @@ export class StaticFleetProvider implements FleetProvider {
     throw new Error(`pool ${pool} is static: its endpoints are fixed by configuration and cannot be scaled`);
   }
 
+  async release(): Promise<void> {
+    // Nothing of ours runs, nothing to stop watching.
+  }
+
   async stop(): Promise<void> {
     // Nothing of ours runs.
   }

@@ -129,7 +129,8 @@ export class KubernetesFleetProvider implements FleetProvider {
 
   /**
    * Lists each pool's pods (and reads its InferencePool, and its Deployment's scale) before resolving;
-   * any of them failing fails the boot with nothing left watching.
+   * any of them failing fails the start with none of these pools left watching (pools started earlier,
+   * at boot or at run time, keep theirs).
    */
   async start(pools: readonly FleetPool[]): Promise<void> {
     try {
@@ -139,11 +140,19 @@ export class KubernetesFleetProvider implements FleetProvider {
         if (!spec) throw new Error(`pool ${pool.name}: the kubernetes provider needs a kubernetes section`);
         this.pools.set(pool.name, { pool, spec, reportQueued: false });
       }
-      await Promise.all([...this.pools.values()].map((state) => this.startPool(state)));
+      await Promise.all(pools.map((pool) => this.startPool(this.pools.get(pool.name)!)));
     } catch (err) {
-      await this.stop();
+      await Promise.all(pools.map((pool) => this.release(pool.name)));
       throw err;
     }
+  }
+
+  async release(pool: string): Promise<void> {
+    const state = this.pools.get(pool);
+    if (!state) return;
+    this.pools.delete(pool);
+    state.pods?.stop();
+    state.inferencePool?.stop();
   }
 
   private async startPool(state: PoolState): Promise<void> {
@@ -212,7 +221,7 @@ export class KubernetesFleetProvider implements FleetProvider {
   }
 
   private report(state: PoolState): void {
-    if (!state.pods || !state.target) return;
+    if (!state.pods || !state.target || this.pools.get(state.pool.name) !== state) return; // released meanwhile
     const pods = endpointsOf(state.pods.informer.list(state.spec.namespace), state.target.port);
     const key = JSON.stringify(pods);
     if (key === state.reported) return;
