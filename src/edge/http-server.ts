@@ -44,9 +44,28 @@ export function edgeServerOptions(config: AppConfig): FastifyHttpOptions<Server>
 /**
  * A connection-level error before any route ran (Node's request or headers timeout, an unparseable
  * request, headers too large): answered in OpenAI's error shape, then the connection is closed.
+ *
+ * Node also reports ERR_HTTP_REQUEST_TIMEOUT for a connection that has not sent a byte: it times a
+ * new connection from its acceptance, and its check (a timer) can run before the loop reads bytes
+ * already waiting in the kernel. On a loaded replica whose loop stalled past the headers timeout, a
+ * client that had written its whole request was answered 408 for it (the soak's three 408s). So a
+ * connection with nothing read yet is looked at again once the loop has polled it: if the request
+ * has come in, Node parses and times it like any other; if not, the connection is closed without an
+ * answer (a 408 would be read by a client that writes on it now as the answer to that request).
+ * Nothing is written over a response already under way (Node's own rule).
  */
 function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0) {
+    // Node reports the same connection again at every check until a message begins or it closes.
+    if (awaitingFirstByte.has(socket)) return;
+    awaitingFirstByte.add(socket);
+    setImmediate(() => {
+      awaitingFirstByte.delete(socket);
+      if (socket.bytesRead === 0) socket.destroy();
+    });
+    return;
+  }
   const error =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? new ApiError(ErrorCode.RequestTimeout, 'The request did not arrive in time: its headers or body took too long.')
@@ -54,13 +73,17 @@ function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException, so
         ? new ApiError(ErrorCode.HeadersTooLarge, 'The request headers are larger than this server accepts.')
         : new ApiError(ErrorCode.InvalidRequest, 'The request is not valid HTTP.');
   const body = JSON.stringify(error.toBody());
-  if (socket.writable) {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
     socket.write(
       `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status] ?? 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroySoon();
 }
+
+/** Connections reported timed out before sending a byte, until the loop has polled them once more. */
+const awaitingFirstByte = new WeakSet<Socket>();
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 

@@ -7,19 +7,21 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import type { Server } from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { RedisService } from '../../src/redis/index.js';
 import { eventually, sample } from '../support/eventually.js';
 import { type TestGateway, bootGateway } from '../support/harness.js';
 
+const HEADERS_TIMEOUT_MS = 500;
 const REQUEST_TIMEOUT_MS = 1_000;
 const STALL_TIMEOUT_MS = 1_000;
 let g: TestGateway;
 
 before(async () => {
   g = await bootGateway(undefined, {
-    SWITCHYARD_HEADERS_TIMEOUT_MS: '500',
+    SWITCHYARD_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
     SWITCHYARD_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     SWITCHYARD_STREAM_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS),
     // One test slows the pod's answer with x-sim-fault, which is forwarded only when this is on.
@@ -74,10 +76,37 @@ describe('edge time limits', () => {
     assertTimeoutAnswer(text);
   });
 
-  it('closes a connection that never sends a byte', async () => {
+  it('closes a connection that never sends a byte, without an answer', async () => {
     const socket = connect();
     await once(socket, 'connect');
-    await closedWithin(socket, REQUEST_TIMEOUT_MS + 5_000);
+    const { text } = await closedWithin(socket, REQUEST_TIMEOUT_MS + 5_000);
+    // A 408 on a connection that sent nothing would be read as the answer to a request written on it
+    // at that moment.
+    assert.equal(text, '');
+  });
+
+  it('answers a request that arrived while the replica was too busy to read it past the headers timeout (no 408 for bytes never read)', async () => {
+    // The soak's 408s: the connection is accepted, the client writes its whole request, and the
+    // replica's loop stalls past the headers timeout before reading it; Node's check (a timer) runs
+    // before the read and reports the connection as one that never sent a byte.
+    const server = g.gateway.app.getHttpAdapter().getHttpServer() as Server;
+    const accepted = once(server, 'connection');
+    const socket = connect();
+    await Promise.all([accepted, once(socket, 'connect')]);
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => (text += d));
+    socket.on('error', () => undefined);
+    const closed = once(socket, 'close');
+    socket.write(`GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${g.apiKey}\r\nConnection: close\r\n\r\n`);
+    // The request is in the gateway's kernel buffer (a connected socket writes at once); the loop is
+    // blocked before it polls the connection again.
+    const stallUntil = performance.now() + 3 * HEADERS_TIMEOUT_MS;
+    while (performance.now() < stallUntil);
+    const timer = setTimeout(() => socket.destroy(), 10_000);
+    await closed;
+    clearTimeout(timer);
+    assert.match(text, /^HTTP\/1\.1 200 /, text.slice(0, 300));
   });
 
   it('does not time out a response: a request that arrived in time may take longer than the request timeout to answer', async () => {
