@@ -25,7 +25,7 @@ describe('scale from zero, scale to zero', () => {
   let gw: TestGateway;
   const spec = () => cluster.store.get('deployments', 'default', POOL)!.spec.replicas as number;
   const readyPods = () => cluster.pods('default', { app: POOL }).filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
-  const ask = (content: string) => gw.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 8, stream: true }).withResponse();
+  const ask = (content: string) => gw.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 8, stream: true }, { timeout: 90_000 }).withResponse();
 
   before(async () => {
     cluster = await TestCluster.start({ bookmarkIntervalMs: 200 });
@@ -44,7 +44,8 @@ describe('scale from zero, scale to zero', () => {
     gw = await bootKubeGateway(cluster, catalogue, {
       SWITCHYARD_AUTOSCALER_INTERVAL_MS: '250',
       SWITCHYARD_AUTOSCALER_LEASE_MS: '1500',
-      SWITCHYARD_SCHED_TIMEOUT_INTERACTIVE_MS: '20000',
+      // Long enough for a cold start on a loaded 2-core machine (a pod start took over 20 s there).
+      SWITCHYARD_SCHED_TIMEOUT_INTERACTIVE_MS: '60000',
     });
   });
 
@@ -79,7 +80,7 @@ describe('scale from zero, scale to zero', () => {
   });
 
   it('answers 503 with retry-after and the cold-start header when no pod is Ready within the class deadline', async () => {
-    // Paused at zero: nothing will start, so the request waits out its 20 s deadline.
+    // Paused at zero: nothing will start, so the request waits out its 60 s deadline.
     await kubectl(cluster, 'annotate', `deployment/${POOL}`, 'switchyard.io/autoscaling=paused', '-n', 'default');
     const err = await ask('nobody home').then(
       () => assert.fail('expected a 503'),
