@@ -13,6 +13,7 @@ import { CatalogRepository } from '../../src/catalog/catalog.repository.js';
 import { PrismaService } from '../../src/database/index.js';
 import { spawnSimPod, type SimPod } from '../../runtimes/sim/spawn.js';
 import { eventually } from '../support/eventually.js';
+import { admin, chat, statusOf } from './support.js';
 import { SIM_PROFILE, TEST_ADMIN_KEY, bootGateway, bootGateways, uniqueSuffix, type TestGateway } from '../support/harness.js';
 
 const SERVED = 'meta-llama/Llama-3.2-1B-Instruct';
@@ -28,18 +29,6 @@ let catalogue: CatalogueConfig;
 let a: TestGateway;
 let b: TestGateway;
 
-async function admin(gw: TestGateway, method: string, path: string, body?: unknown, key = TEST_ADMIN_KEY) {
-  const res = await fetch(`${gw.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-const chat = (gw: TestGateway, model: string, content = 'hi') =>
-  gw.client.chat.completions.create({ model, messages: [{ role: 'user', content }], max_tokens: 2 });
-const statusOf = (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e instanceof OpenAI.APIError ? (e.status ?? 0) : 0));
 
 before(async () => {
   pod = await spawnSimPod({ model: SERVED, profile: SIM_PROFILE, args: ['--max-model-len', '4096'], startTimeoutMs: 180_000 });

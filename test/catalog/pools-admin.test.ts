@@ -13,6 +13,7 @@ import { CatalogRepository } from '../../src/catalog/catalog.repository.js';
 import { PrismaService } from '../../src/database/index.js';
 import { spawnSimPod, type SimPod } from '../../runtimes/sim/spawn.js';
 import { eventually } from '../support/eventually.js';
+import { admin, chat, statusOf } from './support.js';
 import { SIM_PROFILE, TEST_ADMIN_KEY, bootGateway, bootGateways, uniqueSuffix, type TestGateway } from '../support/harness.js';
 import { podServed } from '../scheduling/support.js';
 
@@ -29,17 +30,6 @@ let catalogue: CatalogueConfig;
 let a: TestGateway;
 let b: TestGateway;
 
-async function admin(gw: TestGateway, method: string, path: string, body?: unknown, key = TEST_ADMIN_KEY) {
-  const res = await fetch(`${gw.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-const chat = (gw: TestGateway, model: string) => gw.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
-const statusOf = (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e instanceof OpenAI.APIError ? (e.status ?? 0) : 0));
 const poolOf = async (gw: TestGateway, name: string) => ((await admin(gw, 'GET', '/pools')).body.data as any[]).find((p) => p.name === name);
 
 before(async () => {
